@@ -1,0 +1,138 @@
+"""`hegui check`: the verdict for one text or a stream of texts, as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+BATCH = 256
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+
+
+def check(
+    text: Annotated[str, typer.Argument(help='The text to check, or "-" to read one text per line (or JSONL with a "text" field) from stdin.')],
+    role: Annotated[str, typer.Option("--role", "-r", help="input (a prompt) or output (a model answer).")] = "input",
+    pretty: Annotated[bool, typer.Option("--pretty", help="A readable table instead of JSON.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Config YAML (default: $HEGUI_CONFIG).")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", "-p", help="Policy preset or YAML file.")] = None,
+) -> None:
+    """Check text against the policy. Exit 0: all allowed; 1: something blocked; 2: error."""
+    from hegui.config import ConfigError, load_settings
+    from hegui.guard import Guard
+    from hegui.policy import PolicyError, Role
+
+    try:
+        role_ = Role(role)
+    except ValueError:
+        _die(f"--role must be 'input' or 'output', not {role!r}")
+    try:
+        settings = load_settings(config, **({"policy": policy} if policy else {}))
+        guard = Guard.from_settings(settings)
+    except (ConfigError, PolicyError) as e:
+        _die(str(e))
+
+    out = sys.stdout
+    status = 0
+    if text != "-":
+        v = guard.check(text, role_)
+        status = _emit(out, v.to_dict(), pretty)
+        raise typer.Exit(status)
+
+    for batch in _batches(_read_stdin(sys.stdin.buffer)):
+        good = [(i, t, extra) for i, t, extra, err in batch if err is None]
+        verdicts = guard.check_batch([t for _, t, _ in good], role_)
+        results: dict[int, dict[str, Any]] = {}
+        for (i, _, extra), v in zip(good, verdicts, strict=True):
+            results[i] = {**extra, **v.to_dict()}
+        for i, _, extra, err in batch:
+            if err is not None:
+                results[i] = {**extra, "line": i, "error": err}
+        for i, _, _, _ in batch:
+            status = max(status, _emit(out, results[i], pretty))
+        out.flush()
+    raise typer.Exit(status)
+
+
+def _read_stdin(stream: IO[bytes]) -> Iterator[tuple[int, str, dict[str, Any], str | None]]:
+    """(line number, text, fields to echo, error) per input line; bad lines carry an error, never stop the stream."""
+    for n, raw in enumerate(stream, start=1):
+        line_b = raw.rstrip(b"\r\n")
+        try:
+            line = line_b.decode("utf-8")
+        except UnicodeDecodeError as e:
+            yield n, "", {}, f"line {n} is not valid UTF-8 (byte {e.start}); re-encode the input as UTF-8"
+            continue
+        if n == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                yield n, line, {}, None  # a text that happens to start with "{"
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                extra = {k: obj[k] for k in ("id",) if k in obj}
+                yield n, obj["text"], extra, None
+                continue
+            if isinstance(obj, dict):
+                yield n, "", {}, f'line {n} is a JSON object without a string "text" field'
+                continue
+        yield n, line, {}, None
+
+
+def _batches(items: Iterator[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for it in items:
+        batch.append(it)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _emit(out: IO[str], result: dict[str, Any], pretty: bool) -> int:
+    if "error" in result and "action" not in result:
+        code = 2
+    elif result.get("error"):
+        code = 2
+    else:
+        code = 1 if result.get("action") == "block" else 0
+    if pretty:
+        _print_pretty(result)
+    else:
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return code
+
+
+def _print_pretty(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if "action" not in result:
+        console.print(f"[red]error:[/] {result['error']}")
+        return
+    colour = {"allow": "green", "flag": "yellow", "redact": "cyan", "block": "red"}[result["action"]]
+    console.print(f"[bold {colour}]{result['action']}[/]  risks: {', '.join(result['risks']) or '-'}")
+    if result.get("error"):
+        console.print(f"[red]error:[/] {result['error']}")
+    if result["findings"]:
+        table = Table("risk", "start", "end", "score", "detector", "evidence")
+        for f in result["findings"]:
+            table.add_row(f["risk"], str(f["start"]), str(f["end"]), f"{f['score']:.2f}", f["detector"], f.get("evidence", ""))
+        console.print(table)
+    console.print(f"redacted: {result['redacted']}")
+
+
+def _die(msg: str) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(2)

@@ -1,0 +1,133 @@
+"""One configuration model: a YAML file, overridable by ``HEGUI_*`` environment variables.
+
+Defaults work with no file at all. Nested keys are reached from the environment with a double
+underscore: ``HEGUI_GUARD__MAX_CHARS=200000``. Each surface (gateway, scan, labels…) owns a section
+model in its own module and adds one field here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV = "HEGUI_CONFIG"
+
+
+class KeywordsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Extra lexicon files (same format as the shipped library) and allow-lists (terms never reported).
+    extra: list[Path] = Field(default_factory=list)
+    allow: list[Path] = Field(default_factory=list)
+    use_default_library: bool = True
+
+
+class PiiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Recogniser names to disable, e.g. ["person_name"].
+    disabled: list[str] = Field(default_factory=list)
+    min_score: float = 0.5
+
+
+class GuardConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Detector names from the registry, run in this order.
+    detectors: list[str] = Field(default_factory=lambda: ["keywords", "pii"])
+    # Per-detector options, by detector name.
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Texts longer than this are refused with a clear error instead of being checked slowly.
+    max_chars: int = 2_000_000
+
+
+class Settings(BaseSettings):
+    """All of hegui's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEGUI_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    # A preset name (draft-2023, interim-2023) or the path of a policy YAML file.
+    policy: str = "draft-2023"
+    # Key for keyed hashes (pseudonymous user ids, hash redaction). Set it in production; the default
+    # is derived per installation under var/ so hashes are stable on one machine.
+    secret_key: SecretStr | None = None
+    var_dir: Path = Path("var")
+    guard: GuardConfig = Field(default_factory=GuardConfig)
+    keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments win, then the environment, then the YAML file.
+        return init_settings, env_settings, _YamlSource(settings_cls)
+
+    def key_bytes(self) -> bytes:
+        """The secret key as bytes, creating and keeping a random one under var/ if none was set."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode("utf-8")
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(os.urandom(32).hex())
+        return path.read_text().strip().encode("utf-8")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with the reason in words."""
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get(CONFIG_ENV)
+        return read_yaml_config(Path(path)) if path else {}
+
+
+def read_yaml_config(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``path`` (or ``$HEGUI_CONFIG``), the environment and ``overrides``."""
+    try:
+        if path is not None:
+            data = read_yaml_config(Path(path))
+            data.update(overrides)
+            # The environment still wins over the file.
+            return Settings(**_env_over_file(data))
+        return Settings(**overrides)
+    except ValidationError as e:
+        raise ConfigError(f"invalid configuration: {e}") from None
+
+
+def _env_over_file(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop file keys that an HEGUI_* variable sets, so the environment wins over the file."""
+    prefix = "HEGUI_"
+    env_keys = {k[len(prefix) :].split("__")[0].lower() for k in os.environ if k.startswith(prefix)}
+    return {k: v for k, v in data.items() if k not in env_keys}

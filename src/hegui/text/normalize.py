@@ -1,0 +1,331 @@
+"""Normalisation against evasion, with a map back to the original offsets.
+
+Users who want to slip a phrase past a filter write it in full-width letters, in traditional
+characters, with zero-width characters or symbols between the characters (`法*轮`, `法 轮`), or
+with look-alike letters from other scripts. Every detector sees the normalised text; every finding
+is mapped back to the original so redaction removes the right characters.
+
+Design for speed (the keyword path must stay well above 40 MB/s): one `str.translate` pass does
+NFKC, case folding, traditional → simplified (a character table from OpenCC's dictionary),
+homoglyphs and invisible-character removal; one regular-expression pass removes noise between CJK
+characters. Where neither pass changed the length, the offset map is the identity and nothing else
+is computed; otherwise the map is built lazily with numpy, only when a finding is mapped back.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Characters that render as nothing: zero-width spaces/joiners, BOM, soft hyphen, bidi controls,
+# variation selectors, tags, and the C0/C1 controls other than tab/newline/CR.
+_INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x0008), (0x000B, 0x000C), (0x000E, 0x001F), (0x007F, 0x009F),
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+
+# Look-alike letters from Cyrillic and Greek (and a few symbols) that NFKC leaves alone.
+_HOMOGLYPHS: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
+    "ԛ": "q", "ԝ": "w", "ɡ": "g", "һ": "h", "ӏ": "l", "ո": "n", "ս": "u",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ϳ": "j", "ω": "w",
+    # Latin look-alikes outside ASCII
+    "ı": "i", "ȷ": "j", "ℓ": "l", "ɩ": "i", "ʀ": "r", "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d",
+    "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n",
+    "ᴏ": "o", "ᴘ": "p", "ꞯ": "q", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+    # CJK look-alikes used to split or disguise characters
+    "〇": "零", "⼀": "一",
+}
+
+# Digits and symbols written for letters inside Latin words ("s3x", "pr0n", "h@ck"). Applied only in
+# `NormalizedText.folded`, and only between letters, so phone numbers and IDs are never touched.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET_RUN = re.compile(r"(?<=[a-z])[013457@$]+(?=[a-z])|(?<=[a-z])[013457@$]+\b|\b[013457@$]+(?=[a-z]{2})")
+
+# CJK ideographs (BMP and extension A/B+) plus the CJK compatibility block.
+_CJK_RANGES: tuple[tuple[int, int], ...] = (
+    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2EBEF),
+)
+# What evaders put between CJK characters: whitespace (not newlines), ASCII symbols, and common
+# decorative symbols. Chinese sentence punctuation (，。！？；：、) is kept: removing it would join
+# sentences and let a keyword match across a boundary.
+_NOISE_CHARS = (
+    " \t\r\x0b\x0c-_.,*+~`'\"^|/\\#=<>!?;:()[]{}&%·•・°×÷※☆★○●◇◆□■△▲▽▼♡♥♪♫…‧∙⋅〃\u3000"
+    + "".join(chr(c) for c in range(0x2010, 0x2016))
+    + "".join(chr(c) for c in range(0x2020, 0x2028))
+    + "".join(chr(c) for c in range(0x2030, 0x205F))
+)
+_MAX_NOISE_RUN = 5
+_NCP = 0x110000
+
+_OPENCC_T2S = "TSCharacters.txt"
+# Full-width sentence punctuation stays as it is (NFKC would make it ASCII, and ASCII punctuation
+# between CJK characters is removed as noise; these mark real sentence boundaries).
+_KEEP_PUNCT = "，。！？；：、"
+
+
+def _opencc_char_table() -> dict[str, str]:
+    """Traditional → simplified, character by character, from OpenCC's own dictionary.
+
+    Only single-character entries are used, so the mapping is length-preserving and offsets stay
+    exact; OpenCC's phrase table matters for display, not for matching.
+    """
+    import opencc
+
+    path = os.path.join(os.path.dirname(opencc.__file__), "dictionary", _OPENCC_T2S)
+    table: dict[str, str] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 2:
+                continue
+            src, targets = parts[0], parts[1].split(" ")
+            if len(src) == 1 and targets and len(targets[0]) == 1 and targets[0] != src:
+                table[src] = targets[0]
+    return table
+
+
+# Code-point ranges whose NFKC form may differ from the character itself. Scanning these instead
+# of all 1.1 million code points keeps import time low.
+_NFKC_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00A0, 0x052F), (0x1D00, 0x1DBF), (0x1E00, 0x1FFF), (0x2000, 0x2BFF), (0x2E80, 0x2FDF),
+    (0x3000, 0x33FF), (0xA640, 0xA69F), (0xF900, 0xFAFF), (0xFB00, 0xFB4F), (0xFE10, 0xFE6F),
+    (0xFF00, 0xFFEF), (0x1D400, 0x1D7FF), (0x1F100, 0x1F2FF), (0x2F800, 0x2FA1F),
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[dict[int, str | None], re.Pattern[str] | None]:
+    """Build the one translate table, and a pattern matching every character it does not map 1:1."""
+    t2s = _opencc_char_table()
+    table: dict[int, str | None] = {}
+
+    def final(s: str) -> str:
+        s = s.casefold()
+        return "".join(_HOMOGLYPHS.get(ch, t2s.get(ch, ch)) for ch in s)
+
+    for lo, hi in _NFKC_RANGES:
+        for cp in range(lo, hi + 1):
+            ch = chr(cp)
+            n = unicodedata.normalize("NFKC", ch)
+            if n != ch:
+                table[cp] = final(n)
+    for ch, simp in t2s.items():
+        table.setdefault(ord(ch), final(simp))
+    for ch, rep in _HOMOGLYPHS.items():
+        table.setdefault(ord(ch), rep)
+    for cp in range(0x41, 0x5B):  # ASCII upper → lower
+        table[cp] = chr(cp + 32)
+    for cp in range(0xC0, 0x250):  # Latin-1/Extended upper case
+        ch = chr(cp)
+        if cp not in table and ch.casefold() != ch:
+            table[cp] = final(ch)
+    for lo, hi in _INVISIBLE_RANGES:
+        for cp in range(lo, hi + 1):
+            table[cp] = None
+    # Keep line structure: tab/CR/LF are meaningful for splitting and never hide anything.
+    for cp in (0x09, 0x0A, 0x0D):
+        table.pop(cp, None)
+    # NFKC turns some characters into a space (e.g. U+00A0, U+3000): keep them as a space.
+    for ch in _KEEP_PUNCT:
+        table.pop(ord(ch), None)
+    uneven = sorted(cp for cp, v in table.items() if v is None or len(v) != 1)
+    return table, (re.compile(_char_class(uneven)) if uneven else None)
+
+
+def _char_class(cps: list[int]) -> str:
+    """A regex character class for sorted code points, collapsed into ranges (far faster to match)."""
+    parts: list[str] = []
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
+        parts.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+@dataclass(slots=True)
+class NormalizedText:
+    """Normalised text plus everything needed to map a span back to the original.
+
+    ``text`` is what detectors match on. ``folded`` additionally maps digit/symbol look-alikes
+    inside Latin words (same length as ``text``, so the same offsets). ``original`` is kept so
+    callers can slice the original span of a finding.
+    """
+
+    original: str
+    text: str
+    # Stage 1 (translate): (original index, output length) for every character not mapped 1:1.
+    _stage1: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    # Stage 2 (noise removal): (start, end) spans of stage-1 text that were removed.
+    _stage2: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    _map: np.ndarray | None = field(default=None, repr=False)
+    _folded: str | None = field(default=None, repr=False)
+
+    @property
+    def is_identity(self) -> bool:
+        """True when every normalised offset is the same offset in the original."""
+        return not self._stage1 and not self._stage2
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            t = self.text
+            self._folded = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), t) if _has_leet(t) else t
+        return self._folded
+
+    def _index_map(self) -> np.ndarray:
+        """Array of length len(text)+1: normalised index → original index (last entry = len(original))."""
+        if self._map is None:
+            n0 = len(self.original)
+            counts = np.ones(n0, dtype=np.int64)
+            for i, k in self._stage1:
+                counts[i] = k
+            idx = np.repeat(np.arange(n0, dtype=np.int64), counts)
+            if self._stage2:
+                keep = np.ones(len(idx), dtype=bool)
+                for s, e in self._stage2:
+                    keep[s:e] = False
+                idx = idx[keep]
+            self._map = np.append(idx, n0)
+        return self._map
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised span [start, end) to the smallest original span that produced it."""
+        n = len(self.text)
+        start = max(0, min(start, n))
+        end = max(start, min(end, n))
+        if self.is_identity:
+            return start, end
+        m = self._index_map()
+        if end == start:
+            return int(m[start]), int(m[start])
+        o_start = int(m[start])
+        o_end = int(m[end - 1]) + 1
+        # A character that expanded to several (e.g. "㍿" → "株式会社") maps back whole.
+        return o_start, max(o_end, o_start + 1)
+
+    def original_span(self, start: int, end: int) -> str:
+        s, e = self.to_original(start, end)
+        return self.original[s:e]
+
+
+def _has_leet(t: str) -> bool:
+    return any(c in t for c in "013457@$") and any("a" <= c <= "z" for c in t)
+
+
+class TextTooLargeError(ValueError):
+    """Input larger than the configured limit."""
+
+
+def normalize(text: str, *, max_chars: int | None = None) -> NormalizedText:
+    """Normalise ``text`` for matching. Never raises on odd input (surrogates, controls, empty).
+
+    Works on the UTF-32 code-point array with numpy lookup tables, so the cost is a few passes of
+    vectorised indexing whatever the script. Lone surrogates become U+FFFD in the normalised text;
+    the offset map still points to their original position.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"normalize() takes str, not {type(text).__name__}; decode bytes first")
+    if max_chars is not None and len(text) > max_chars:
+        raise TextTooLargeError(f"text has {len(text):,} characters; the limit is {max_chars:,}")
+    if not text:
+        return NormalizedText(text, text)
+    lut = _luts()
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    mapped = lut.map[cps]
+    stage1: list[tuple[int, int]] = []
+    uneven_pos = np.flatnonzero(lut.uneven[cps])
+    if uneven_pos.size:
+        table = lut.table
+        reps = [table[int(cps[i])] or "" for i in uneven_pos]
+        stage1 = [(int(i), len(r)) for i, r in zip(uneven_pos.tolist(), reps, strict=True)]
+        if all(not r for r in reps):  # only deletions: a mask is enough
+            keep = np.ones(cps.size, dtype=bool)
+            keep[uneven_pos] = False
+            mapped = mapped[keep]
+        else:
+            pieces: list[str] = []
+            prev = 0
+            for i, r in zip(uneven_pos.tolist(), reps, strict=True):
+                pieces.append(_decode(mapped[prev:i]))
+                pieces.append(r)
+                prev = i + 1
+            pieces.append(_decode(mapped[prev:]))
+            mapped = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32)
+    stage2: list[tuple[int, int]] = []
+    if mapped.size > 2:
+        noise = lut.noise[mapped]
+        if noise.any():
+            stage2 = _noise_runs_between_cjk(noise, lut.cjk[mapped])
+            if stage2:
+                keep = np.ones(mapped.size, dtype=bool)
+                for a, b in stage2:
+                    keep[a:b] = False
+                mapped = mapped[keep]
+    return NormalizedText(text, _decode(mapped), stage1, stage2)
+
+
+def _decode(cps: np.ndarray) -> str:
+    return cps.tobytes().decode("utf-32-le")
+
+
+def _noise_runs_between_cjk(noise: np.ndarray, cjk: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of at most ``_MAX_NOISE_RUN`` noise characters with a CJK character on both sides."""
+    padded = np.concatenate(([False], noise, [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    starts, ends = edges[0::2], edges[1::2]
+    ok = (starts > 0) & (ends < noise.size) & (ends - starts <= _MAX_NOISE_RUN)
+    starts, ends = starts[ok], ends[ok]
+    ok = cjk[starts - 1] & cjk[ends]
+    return list(zip(starts[ok].tolist(), ends[ok].tolist(), strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Luts:
+    """Lookup tables over all code points, built once per process."""
+
+    map: np.ndarray  # code point → normalised code point (1:1 part)
+    uneven: np.ndarray  # bool: maps to 0 or several characters (see `table`)
+    noise: np.ndarray  # bool: removable between CJK characters
+    cjk: np.ndarray  # bool: CJK ideograph
+    table: dict[int, str | None]
+
+
+@functools.lru_cache(maxsize=1)
+def _luts() -> _Luts:
+    table, _ = _tables()
+    m = np.arange(_NCP, dtype=np.uint32)
+    uneven = np.zeros(_NCP, dtype=bool)
+    for cp, v in table.items():
+        if v is not None and len(v) == 1:
+            m[cp] = ord(v)
+        else:
+            uneven[cp] = True
+    m[0xD800:0xE000] = 0xFFFD
+    noise = np.zeros(_NCP, dtype=bool)
+    noise[[ord(c) for c in _NOISE_CHARS]] = True
+    cjk = np.zeros(_NCP, dtype=bool)
+    for lo, hi in _CJK_RANGES:
+        cjk[lo : hi + 1] = True
+    return _Luts(m, uneven, noise, cjk, table)
+
+
+def normalize_term(term: str) -> str:
+    """Normalise a lexicon term exactly as text is normalised, so both sides meet."""
+    return normalize(term).text
