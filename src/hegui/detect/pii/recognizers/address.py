@@ -1,0 +1,107 @@
+"""Street addresses: a chain of province/city/district/street/road/number/building/room parts.
+
+No gazetteer is shipped, so a part is "up to N Chinese characters + a suffix" (省, 市, 区, 路, 号…).
+A match needs a road or an estate as its anchor plus at least one more part; the score grows with
+the number of parts, and words like 地址/住在/收货 nearby raise it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hegui.detect.pii.recognizer import Check, Pattern, PatternRecognizer, RecognizerResult
+
+_H = r"[\u4e00-\u9fff]"
+_NUM = r"(?:\d{1,5}|[一二三四五六七八九十百零]{1,5})"
+
+_ADMIN = (
+    rf"(?P<prov>{_H}{{2,6}}?(?:省|自治区|特别行政区))?"
+    rf"(?P<city>{_H}{{2,6}}?(?:市|自治州|地区|盟))?"
+    rf"(?P<dist>{_H}{{1,6}}?(?:区|县|旗))?"
+    rf"(?P<town>{_H}{{1,6}}?(?:街道|镇|乡))?"
+)
+_TAIL = (
+    rf"(?P<num>{_NUM}(?:-\d{{1,4}})?号(?!码|线|文|称|召))?"
+    rf"(?P<estate2>{_H}{{2,8}}?(?:小区|花园|公寓|大厦|广场|新村|家园|苑))?"
+    rf"(?P<bldg>(?:{_NUM}|[a-z])(?:号楼|栋|幢|座|号院))?"
+    rf"(?P<unit>{_NUM}单元)?"
+    rf"(?P<room>\d{{1,5}}(?:室|房|号房)|{_NUM}(?:楼|层)(?:\d{{1,4}}(?:室|号))?)?"
+)
+_ROAD = r"(?P<road>[\u4e00-\u9fff0-9]{1,10}?(?:大道|大街|路|街|巷|胡同|弄))"
+_ESTATE = rf"(?P<estate>{_H}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|村))"
+
+_PARTS = ("prov", "city", "dist", "town", "road", "estate", "num", "estate2", "bldg", "unit", "room")
+# Characters that end a sentence fragment before an address starts (住在|位于|地址是…).
+_LEAD_STOP = re.compile(r".*(?:住在|住址|地址|位于|寄到|送到|发到|搬到|来自|住|在|是|于|到|为|的)")
+
+
+class AddressRecognizer(PatternRecognizer):
+    """Chinese postal addresses, from the province down to the room."""
+
+    name = "address"
+    risk = "pii.address"
+    patterns = (
+        Pattern("road", _ADMIN + _ROAD + _TAIL, 0.0),
+        Pattern("estate", _ADMIN + _ESTATE + _TAIL, 0.0),
+    )
+    context_words = ("地址", "住址", "住在", "家住", "收货", "寄到", "送到", "快递", "位于", "门牌", "address")
+    context_boost = 0.15
+    context_floor = 0.0
+
+    # Every address has a road or an estate/building part: only windows around those are searched.
+    _anchor = re.compile(r"大道|大街|胡同|小区|花园|公寓|大厦|新村|家园|单元|[路街巷弄苑村栋幢]")
+    _window_before = 40
+    _window_after = 48
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        found: list[RecognizerResult] = []
+        covered = -1
+        for a in self._anchor.finditer(text):
+            if a.start() < covered:
+                continue
+            lo = max(0, a.start() - self._window_before)
+            hi = min(len(text), a.end() + self._window_after)
+            for pattern, rx in self._compiled:
+                for m in rx.finditer(text, lo, hi):
+                    if not (m.start() <= a.start() < m.end()):
+                        continue
+                    res = self._result(text, m, pattern)
+                    if res is not None:
+                        found.append(res)
+                        covered = max(covered, res.end)
+        # The road and estate patterns can both match one address: keep the longest.
+        found.sort(key=lambda r: (r.start, -(r.end - r.start)))
+        out: list[RecognizerResult] = []
+        for r in found:
+            if out and r.start < out[-1].end:
+                if r.score > out[-1].score and r.end - r.start >= out[-1].end - out[-1].start:
+                    out[-1] = r
+                continue
+            out.append(r)
+        return out
+
+    def _result(self, text: str, m: re.Match[str], pattern: Pattern) -> RecognizerResult | None:
+        parts = [p for p in _PARTS if m.groupdict().get(p)]
+        detail = {"num", "bldg", "unit", "room", "estate2"} & set(parts)
+        admin = {"prov", "city", "dist", "town"} & set(parts)
+        if pattern.name == "road":
+            # A road alone is a place name; it needs a house number or admin parts around it.
+            if not detail and len(admin) < 2:
+                return None
+        elif not ({"bldg", "unit", "room"} & set(parts)):
+            return None
+        if len(parts) < 2:
+            return None
+        start, end = m.span()
+        first = next(p for p in _PARTS if m.group(p))
+        lead = _LEAD_STOP.match(text, start, m.end(first))
+        if lead is not None and lead.end() < m.end(first):
+            start = lead.end()
+        score = min(0.9, 0.2 + 0.15 * len(parts))
+        ctx = self.has_context(text, start, end)
+        if ctx:
+            score = min(1.0, score + self.context_boost)
+        return RecognizerResult(start, end, score, self.risk, self.name, pattern.name, None, f"{len(parts)} parts", ctx)
+
+    def validate(self, value: str, pattern: Pattern) -> Check:
+        return Check(None)

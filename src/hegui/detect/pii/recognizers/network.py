@@ -1,0 +1,70 @@
+"""IP addresses: IPv4 with valid octets (not version numbers), IPv6 validated by `ipaddress`."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from hegui.detect.pii.recognizer import Check, Pattern, PatternRecognizer, RecognizerResult
+
+# A version marker just before the match ("v1.2.3.4", "version 1.2.3.4", "版本1.2.3.4").
+_VERSION_BEFORE = re.compile(r"(?:\bv|version|ver\.?|版本|版本号|release|build)\s*[:：]?\s*$")
+
+
+class IpRecognizer(PatternRecognizer):
+    """IPv4 dotted quads (four octets 0-255, no leading zeros) and IPv6 (incl. ``::`` and IPv4 tails)."""
+
+    name = "ip_address"
+    risk = "pii.ip_address"
+    patterns = (
+        Pattern("ipv4", r"\d(?<![0-9.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![0-9]|\.\d)", 0.6),
+        Pattern(
+            "ipv6",
+            r"[0-9a-f:](?<![0-9a-z:][0-9a-f:])[0-9a-f]{0,3}(?<=[0-9a-f:])(?:(?<=:)|:)(?:[0-9a-f]{0,4}:){1,6}"
+            r"(?:[0-9a-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![0-9a-z:.])",
+            0.6,
+        ),
+    )
+    context_words = ("ip", "地址", "服务器", "主机", "host", "server", "访问", "登录")
+    context_boost = 0.25
+
+    _v4 = re.compile(r"\d\.\d{1,3}\.\d")
+    _v6 = re.compile(r"[0-9a-f]{0,4}:[0-9a-f]{0,4}:")
+
+    def prefilter(self, text: str) -> bool:
+        return "." in text or ":" in text
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        if not text or not self.prefilter(text):
+            return []
+        out: list[RecognizerResult] = []
+        for pattern, rx in self._compiled:
+            quick = self._v4 if pattern.name == "ipv4" else self._v6
+            if quick.search(text) is None:
+                continue
+            for r in self._scan(text, pattern, rx):
+                # A dotted quad right after "v"/"version"/"版本" is a version number, not an address.
+                if r.pattern == "ipv4" and _VERSION_BEFORE.search(text, max(0, r.start - 12), r.start):
+                    continue
+                out.append(r)
+        return out
+
+    def validate(self, value: str, pattern: Pattern) -> Check:
+        if pattern.name == "ipv4":
+            parts = value.split(".")
+            if any(len(p) > 1 and p[0] == "0" for p in parts):
+                return Check(False, "leading zero")
+            if any(int(p) > 255 for p in parts):
+                return Check(False, "octet out of range")
+            if value == "0.0.0.0":
+                return Check(True, "unspecified address", score=0.3)
+            return Check(True, "octets ok")
+        if value.count(":") < 2 or len(value) < 3:
+            return Check(False, "too short")
+        try:
+            addr = ipaddress.IPv6Address(value)
+        except ValueError:
+            return Check(False, "not an IPv6 address")
+        if addr.is_unspecified or addr.is_loopback:
+            return Check(True, "loopback/unspecified", score=0.3)
+        return Check(True, "ipv6 ok")

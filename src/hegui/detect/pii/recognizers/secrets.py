@@ -1,0 +1,117 @@
+"""Secrets: private keys, cloud and API tokens, and high-entropy values assigned to key/token/secret.
+
+They all map to ``hg.secret`` (Art. 4(3): trade secrets and credentials must not leak through the
+service). The text is case-folded before it reaches us, so every pattern is lower case; the
+entropy threshold is set for folded text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from hegui.detect.pii.recognizer import NOT_ALNUM_AFTER, Check, Pattern, PatternRecognizer, alnum_start
+
+
+class PrivateKeyRecognizer(PatternRecognizer):
+    """PEM private keys (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP), whole block or a truncated head."""
+
+    name = "private_key"
+    risk = "hg.secret"
+    patterns = (
+        Pattern(
+            "pem_block",
+            r"-----begin (?:[a-z0-9]+ )*private key(?: block)?-----[\s\S]{0,20000}?-----end (?:[a-z0-9]+ )*private key(?: block)?-----",
+            1.0,
+        ),
+        Pattern("pem_head", r"-----begin (?:[a-z0-9]+ )*private key(?: block)?-----(?:\s*[a-z0-9+/=:\-]{16,}){0,64}", 0.95),
+    )
+
+    def prefilter(self, text: str) -> bool:
+        return "private key" in text
+
+    def analyze(self, text: str):  # type: ignore[no-untyped-def]
+        results = super().analyze(text)
+        blocks = [r for r in results if r.pattern == "pem_block"]
+        # A head inside a complete block is the same key.
+        return blocks + [
+            r for r in results if r.pattern == "pem_head" and not any(b.start <= r.start < b.end for b in blocks)
+        ]
+
+
+class ApiKeyRecognizer(PatternRecognizer):
+    """Tokens with a known vendor shape: AWS, OpenAI/Anthropic, GitHub, GitLab, Slack, Google, Stripe, JWT."""
+
+    name = "api_key"
+    risk = "hg.secret"
+    patterns = (
+        Pattern("aws_access_key", alnum_start("a") + r"(?:kia|sia|gpa|ida|roa|ipa|npa|nva)[0-9a-z]{16}" + NOT_ALNUM_AFTER, 0.9),
+        Pattern("openai_key", alnum_start("s") + r"k-(?:proj-|ant-|svcacct-|admin-)?[0-9a-z_\-]{20,}" + NOT_ALNUM_AFTER, 0.85),
+        Pattern("github_token", alnum_start("g") + r"(?:h[pousr]_[0-9a-z]{36,}|ithub_pat_[0-9a-z_]{40,})" + NOT_ALNUM_AFTER, 0.95),
+        Pattern("gitlab_token", alnum_start("g") + r"lpat-[0-9a-z_\-]{20,}" + NOT_ALNUM_AFTER, 0.95),
+        Pattern("slack_token", alnum_start("x") + r"ox[abposr]-[0-9a-z\-]{10,}" + NOT_ALNUM_AFTER, 0.9),
+        Pattern("google_api_key", alnum_start("a") + r"iza[0-9a-z_\-]{35}" + NOT_ALNUM_AFTER, 0.9),
+        Pattern("stripe_key", alnum_start("[sr]") + r"k_(?:live|test)_[0-9a-z]{16,}" + NOT_ALNUM_AFTER, 0.9),
+        Pattern("jwt", alnum_start("e") + r"yj[0-9a-z_\-]{8,}\.eyj[0-9a-z_\-]{8,}\.[0-9a-z_\-]{8,}", 0.8),
+    )
+    context_words = ("key", "token", "secret", "密钥", "令牌", "凭证", "api")
+    context_boost = 0.1
+
+    # Substring tests (fast `str.__contains__`) instead of one regex alternation (slow in `re`).
+    _markers = ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "sk-", "glpat-", "xox",
+                "aiza", "_live_", "_test_", "eyj")
+    _github = re.compile(r"gh[pousr]_|github_pat_")
+
+    def prefilter(self, text: str) -> bool:
+        return any(m in text for m in self._markers) or (
+            "_" in text and self._github.search(text) is not None
+        )
+
+    def validate(self, value: str, pattern: Pattern) -> Check:
+        if pattern.name == "openai_key":
+            body = value.split("-", 1)[1]
+            if not (any(c.isdigit() for c in body) and any(c.isalpha() for c in body)):
+                return Check(False, "no mix of letters and digits")
+        return Check(True, f"{pattern.name} shape")
+
+
+def shannon_entropy(s: str) -> float:
+    """Bits per character of ``s`` (0 for an empty string)."""
+    if not s:
+        return 0.0
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+_ASSIGN = (
+    r"(?:api[_\-. ]?key|access[_\-. ]?key|secret(?:[_\-. ]?key)?|client[_\-. ]?secret|auth[_\-. ]?token|"
+    r"access[_\-. ]?token|refresh[_\-. ]?token|token|password|passwd|pwd|private[_\-. ]?key|密钥|秘钥|令牌|口令|密码|凭证)"
+)
+
+
+class GenericSecretRecognizer(PatternRecognizer):
+    """A high-entropy value assigned to something called key/token/secret/password (``token=…``)."""
+
+    name = "generic_secret"
+    risk = "hg.secret"
+    patterns = (
+        Pattern(
+            "assignment",
+            _ASSIGN + r"[\"']?\s{0,3}(?:[:=：]|=>|是|为)\s{0,3}[\"']?(?P<v>[0-9a-z+/_\-=.~]{16,200})" + r"(?![0-9a-z+/_\-=.~])",
+            0.7,
+        ),
+    )
+    min_entropy = 3.2
+
+    _quick = re.compile(_ASSIGN)
+
+    def prefilter(self, text: str) -> bool:
+        return self._quick.search(text) is not None
+
+    def validate(self, value: str, pattern: Pattern) -> Check:
+        if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+            return Check(False, "not a mix of letters and digits")
+        if shannon_entropy(value) < self.min_entropy:
+            return Check(False, "low entropy")
+        return Check(True, "high entropy")
