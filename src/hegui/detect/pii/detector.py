@@ -55,7 +55,7 @@ def builtin_names() -> list[str]:
 
 
 def resolve_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
-    """Drop a candidate that lies inside a better one of another recogniser.
+    """Drop a candidate that lies inside a better one (of any recogniser: ``+86 138…`` and ``138…``).
 
     Better = higher score; on a tie, the longer span, then the earlier recogniser. Candidates that
     only partly overlap are both kept (redaction merges them).
@@ -63,7 +63,7 @@ def resolve_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResu
     ordered = sorted(results, key=lambda r: (-r.score, -(r.end - r.start), r.start))
     kept: list[RecognizerResult] = []
     for r in ordered:
-        if any(k.start <= r.start and r.end <= k.end and k.recognizer != r.recognizer for k in kept):
+        if any(k.start <= r.start and r.end <= k.end for k in kept):
             continue
         kept.append(r)
     kept.sort(key=lambda r: (r.start, -r.score))

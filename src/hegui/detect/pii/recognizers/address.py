@@ -22,13 +22,13 @@ _ADMIN = (
 )
 _TAIL = (
     rf"(?P<num>{_NUM}(?:-\d{{1,4}})?号(?!码|线|文|称|召))?"
-    rf"(?P<estate2>{_H}{{2,8}}?(?:小区|花园|公寓|大厦|广场|新村|家园|苑))?"
+    rf"(?P<estate2>[\u4e00-\u9fff0-9a-z]{{2,10}}?(?:小区|花园|公寓|大厦|广场|新村|家园|苑)(?:小区|[a-z]座)?)?"
     rf"(?P<bldg>(?:{_NUM}|[a-z])(?:号楼|栋|幢|座|号院))?"
     rf"(?P<unit>{_NUM}单元)?"
     rf"(?P<room>\d{{1,5}}(?:室|房|号房)|{_NUM}(?:楼|层)(?:\d{{1,4}}(?:室|号))?)?"
 )
 _ROAD = r"(?P<road>[\u4e00-\u9fff0-9]{1,10}?(?:大道|大街|路|街|巷|胡同|弄))"
-_ESTATE = rf"(?P<estate>{_H}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|村))"
+_ESTATE = rf"(?P<estate>{_H}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|村)(?:小区|社区|[东西南北]区)?)"
 
 _PARTS = ("prov", "city", "dist", "town", "road", "estate", "num", "estate2", "bldg", "unit", "room")
 # Characters that end a sentence fragment before an address starts (住在|位于|地址是…).
@@ -82,7 +82,7 @@ class AddressRecognizer(PatternRecognizer):
 
     def _result(self, text: str, m: re.Match[str], pattern: Pattern) -> RecognizerResult | None:
         parts = [p for p in _PARTS if m.groupdict().get(p)]
-        detail = {"num", "bldg", "unit", "room", "estate2"} & set(parts)
+        detail = {"num", "bldg", "unit", "room"} & set(parts)
         admin = {"prov", "city", "dist", "town"} & set(parts)
         if pattern.name == "road":
             # A road alone is a place name; it needs a house number or admin parts around it.
@@ -93,7 +93,8 @@ class AddressRecognizer(PatternRecognizer):
         if len(parts) < 2:
             return None
         start, end = m.span()
-        first = next(p for p in _PARTS if m.group(p))
+        groups = m.groupdict()
+        first = next(p for p in _PARTS if groups.get(p))
         lead = _LEAD_STOP.match(text, start, m.end(first))
         if lead is not None and lead.end() < m.end(first):
             start = lead.end()

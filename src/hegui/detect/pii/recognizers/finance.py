@@ -42,7 +42,7 @@ class BankCardRecognizer(PatternRecognizer):
             return Check(False, "length")
         if not v.luhn_valid(digits):
             return Check(False, "luhn mismatch")
-        if len(set(digits)) <= 2:
+        if len(set(digits)) == 1:
             return Check(False, "repeated digits")
         if digits.startswith(_BIN_PREFIXES):
             return Check(True, "luhn ok, known issuer prefix", score=pattern.score + 0.25)

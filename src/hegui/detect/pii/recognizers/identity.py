@@ -28,8 +28,8 @@ class ResidentIdRecognizer(PatternRecognizer):
     name = "id_card"
     risk = "pii.id_card"
     patterns = (
-        Pattern("id18", DIGIT_START + r"\d{16}[0-9x]" + NOT_ALNUM_AFTER, 0.9),
-        Pattern("id15", DIGIT_START + r"\d{14}" + NOT_ALNUM_AFTER, 0.3),
+        Pattern("id18", DIGIT_START + r"\d{16}[0-9x]" + r"(?![0-9x])", 0.9),
+        Pattern("id15", DIGIT_START + r"\d{14}" + r"(?![0-9x])", 0.3),
     )
     context_words = ("身份证", "身份号", "证件号", "公民身份", "居民身份", "id card", "id number", "id no", "sfz")
 
