@@ -118,7 +118,7 @@ class UsccRecognizer(PatternRecognizer):
 
     name = "uscc"
     risk = "pii.uscc"
-    _cls = "[0-9a-hj-np-rtuwy]"
+    _cls = "[0-9a-hj-np-rtuwxy]"
     patterns = (
         Pattern("uscc", alnum_start(_cls) + f"{_cls}\\d{{6}}{_cls}{{10}}" + NOT_ALNUM_AFTER, 0.85),
     )

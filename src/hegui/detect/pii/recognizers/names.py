@@ -8,7 +8,6 @@ text (王者, 高手, 周末), so this recogniser only reports a name that a cue
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from hegui.detect.pii.recognizer import Check, Pattern, PatternRecognizer, RecognizerResult
 
@@ -65,38 +64,75 @@ def _left_boundary(text: str, start: int) -> bool:
     return not ("\u4e00" <= prev <= "\u9fff") or prev in _BEFORE_NAME
 
 
+def _is_surname(value: str) -> bool:
+    return value in COMPOUND_SURNAMES or (len(value) == 1 and value in SURNAMES)
+
+
 class PersonNameRecognizer(PatternRecognizer):
     """Chinese names introduced by a cue or followed by a title."""
 
     name = "person_name"
     risk = "pii.person_name"
-    patterns = (
-        Pattern("cue", rf"(?:{_CUES_BEFORE})\s?(?P<v>{_SURNAME}{_GIVEN}{{1,2}})", 0.75),
-        Pattern("title_full", rf"(?P<v>{_SURNAME}{_GIVEN}{{1,2}})(?:{_TITLES})", 0.6),
-        Pattern("title_surname", rf"(?<![\u4e00-\u9fff])(?P<v>{_SURNAME})(?:{_TITLES})", 0.4),
-    )
+    patterns = (Pattern("cue", rf"(?:{_CUES_BEFORE})\s?(?P<v>{_SURNAME}{_GIVEN}{{1,2}})", 0.75),)
+    # Title patterns are run from each title backwards (see `analyze`), not over the whole text:
+    # a pattern starting with a surname would be tried at every common character.
+    title_full = Pattern("title_full", "", 0.6)
+    title_surname = Pattern("title_surname", "", 0.4)
     context_words = ("姓名", "名字", "联系人", "本人", "签字", "name")
     context_boost = 0.1
     context_floor = 0.0
 
-    _quick = re.compile(rf"{_CUES_BEFORE}|{_TITLES}")
-
-    def prefilter(self, text: str) -> bool:
-        return self._quick.search(text) is not None
+    _titles = re.compile(_TITLES)
+    _name = re.compile(f"{_SURNAME}{_GIVEN}{{0,2}}")
 
     def analyze(self, text: str) -> list[RecognizerResult]:
+        results = list(super().analyze(text))
+        for m in self._titles.finditer(text):
+            r = self._before_title(text, m.start())
+            if r is not None:
+                results.append(r)
         # A name found by a cue and by a title is one name: keep the best per span start.
         best: dict[int, RecognizerResult] = {}
-        for r in super().analyze(text):
-            if r.pattern == "title_full" and not _left_boundary(text, r.start):
-                # "…的高中老师": a surname-like character inside a longer word; keep it weak.
-                r = replace(r, score=min(r.score, 0.35))
+        for r in results:
             cur = best.get(r.start)
             if cur is None or r.score > cur.score:
                 best[r.start] = r
         return sorted(best.values(), key=lambda r: r.start)
 
+    def _before_title(self, text: str, end: int) -> RecognizerResult | None:
+        """The name just before a title at ``end``: farthest start with a word boundary wins."""
+        fallback: int | None = None
+        chosen: int | None = None
+        for start in range(max(0, end - 4), end):
+            if self._name.fullmatch(text, start, end) is None:
+                continue
+            if _left_boundary(text, start):
+                chosen = start
+                break
+            if fallback is None:
+                fallback = start
+        start = chosen if chosen is not None else fallback
+        if start is None:
+            return None
+        value = text[start:end]
+        surname_only = self._name.fullmatch(value) is not None and _is_surname(value)
+        if surname_only:
+            if start > 0 and "\u4e00" <= text[start - 1] <= "\u9fff":
+                return None
+            pattern = self.title_surname
+        else:
+            pattern = self.title_full
+        check = self.validate(value, pattern)
+        if check.ok is False:
+            return None
+        score = pattern.score if chosen is not None else min(pattern.score, 0.35)
+        ctx = self.has_context(text, start, end)
+        if ctx:
+            score = min(1.0, score + self.context_boost)
+        return RecognizerResult(start, end, score, self.risk, self.name, pattern.name, None, check.reason, ctx)
+
     def validate(self, value: str, pattern: Pattern) -> Check:
         if value in _NOT_NAMES or value[:2] in _NOT_NAMES:
             return Check(False, "common word")
         return Check(None, "surname list + " + ("cue" if pattern.name == "cue" else "title"))
+
