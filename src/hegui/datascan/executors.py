@@ -1,0 +1,178 @@
+"""Executors: run `run_shard` over the shards and keep a checkpoint per finished shard.
+
+The executors only schedule; what a shard produces is decided by `pipeline.run_shard`. A shard's
+checkpoint is written atomically, ``stats.json`` last, so after a crash, a killed worker or Ctrl-C
+a rerun of the same command skips exactly the finished shards and loses nothing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hegui.datascan.pipeline import Pipeline, run_shard
+from hegui.datascan.readers import Shard
+
+ProgressFn = Callable[[Shard], None]
+
+
+class ScanInterrupted(RuntimeError):
+    """The run stopped early; finished shards are checkpointed and a rerun resumes."""
+
+
+class Checkpoints:
+    """Per-shard output files under ``<out>/.scan/shards``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, index: int, name: str) -> Path:
+        return self.root / f"{index:06d}.{name}"
+
+    def done(self, shard: Shard) -> bool:
+        p = self.path(shard.index, "stats.json")
+        if not p.exists():
+            return False
+        try:
+            return json.loads(p.read_text())["key"] == shard.key()
+        except (ValueError, KeyError):
+            return False
+
+    def write(self, index: int, files: dict[str, bytes]) -> None:
+        for name in sorted(files, key=lambda n: n == "stats.json"):  # stats.json last: the commit mark
+            target = self.path(index, name)
+            tmp = target.with_name(target.name + ".tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(files[name])
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(target)
+
+    def read(self, index: int, name: str) -> bytes:
+        return self.path(index, name).read_bytes()
+
+
+# -- local -------------------------------------------------------------------------------------
+
+_WORKER_PIPELINE: Pipeline | None = None
+
+
+def _init_worker(p: Pipeline) -> None:
+    global _WORKER_PIPELINE
+    _WORKER_PIPELINE = p
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+
+
+def _work(shard: Shard) -> dict[str, bytes]:
+    assert _WORKER_PIPELINE is not None
+    return run_shard(_WORKER_PIPELINE, shard)
+
+
+def run_local(
+    p: Pipeline, shards: Sequence[Shard], ckpt: Checkpoints, workers: int, on_done: ProgressFn | None = None
+) -> int:
+    """Process the pending shards with ``workers`` processes; returns how many ran.
+
+    ``workers == 1`` runs in this process (no fork), which is what a debugger wants.
+    """
+    pending = [s for s in shards if not ckpt.done(s)]
+    if workers <= 1:
+        for s in pending:
+            ckpt.write(s.index, run_shard(p, s))
+            if on_done:
+                on_done(s)
+        return len(pending)
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+    ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(p,))
+    try:
+        futures = {ex.submit(_work, s): s for s in pending}
+        for fut in cf.as_completed(futures):
+            s = futures[fut]
+            try:
+                files = fut.result()
+            except cf.process.BrokenProcessPool as e:
+                raise ScanInterrupted(
+                    "扫描进程意外退出，已完成的分片已保存；重新运行同一命令即可续扫。"
+                    " A worker process died; finished shards are saved, rerun the same command to resume."
+                ) from e
+            ckpt.write(s.index, files)
+            if on_done:
+                on_done(s)
+    except KeyboardInterrupt:
+        ex.shutdown(wait=False, cancel_futures=True)
+        raise ScanInterrupted(
+            "已中断，已完成的分片已保存；重新运行同一命令即可续扫。 Interrupted; finished shards are saved, rerun to resume."
+        ) from None
+    except BaseException:
+        ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
+    return len(pending)
+
+
+# -- Ray Data ----------------------------------------------------------------------------------
+
+
+class _RayShardFn:
+    """A Ray Data map UDF: one instance per actor, so the Guard is built once per worker."""
+
+    def __init__(self, p: Pipeline, shards: dict[int, Shard]) -> None:
+        self.p = p
+        self.shards = shards
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        shard = self.shards[int(row["index"])]
+        files = run_shard(self.p, shard)
+        return {"index": shard.index, **{k.replace(".", "__"): v for k, v in files.items()}}
+
+
+def run_ray(
+    p: Pipeline,
+    shards: Sequence[Shard],
+    ckpt: Checkpoints,
+    workers: int,
+    address: str | None = None,
+    on_done: ProgressFn | None = None,
+) -> int:
+    """Process the pending shards on Ray Data (a local Ray, or the cluster at ``address``)."""
+    try:
+        import ray
+        import ray.data
+    except ImportError as e:  # pragma: no cover - ray is a dev/extra dependency
+        raise RuntimeError("需要安装 Ray: pip install 'hegui[ray]'  Ray is not installed: pip install 'hegui[ray]'") from e
+    pending = [s for s in shards if not ckpt.done(s)]
+    if not pending:
+        return 0
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+    by_index = {s.index: s for s in pending}
+    ds = ray.data.from_items([{"index": s.index} for s in pending], override_num_blocks=len(pending))
+    ds = ds.map(
+        _RayShardFn,
+        fn_constructor_args=(p, by_index),
+        concurrency=max(1, min(workers, len(pending))),
+        num_cpus=1,
+    )
+    try:
+        for row in ds.iter_rows():
+            idx = int(row["index"])
+            files = {k.replace("__", "."): bytes(v) for k, v in row.items() if k != "index"}
+            ckpt.write(idx, files)
+            if on_done:
+                on_done(by_index[idx])
+    except KeyboardInterrupt:
+        raise ScanInterrupted(
+            "已中断，已完成的分片已保存；重新运行同一命令即可续扫。 Interrupted; finished shards are saved, rerun to resume."
+        ) from None
+    return len(pending)

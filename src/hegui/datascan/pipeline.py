@@ -1,0 +1,125 @@
+"""One shard through the steps: the only code every executor runs.
+
+`run_shard` returns the shard's outputs as bytes keyed by file name, so the local executor and
+Ray ship the same payload back to the driver, which writes the checkpoint. Identical bytes from
+both executors follow from this single code path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hegui.datascan.readers import Document, ReaderOptions, ReadIssue, Shard, read_shard
+from hegui.datascan.steps import Record, Step
+
+BATCH = 256
+
+
+@dataclass
+class Pipeline:
+    """Steps plus what the protocol needs per document (sampling seeds, filter output)."""
+
+    steps: list[Step]
+    reader: ReaderOptions = field(default_factory=ReaderOptions)
+    seed: int = 20231
+    review_n: int = 4000  # manual-review sample size (TC260: ≥ 4,000)
+    auto_fraction: float = 1.0  # share of documents in the automated check (TC260: ≥ 10 %)
+    keep_text: bool = False  # --filter: ship texts back for the clean corpus / rejects files
+
+
+def sample_key(seed: int, salt: str, source: str, doc_id: str) -> int:
+    """A keyed 64-bit hash: the document's place in a seeded random order (reproducible)."""
+    h = hashlib.blake2b(f"{seed}|{salt}|{source}|{doc_id}".encode("utf-8", "surrogatepass"), digest_size=8)
+    return int.from_bytes(h.digest(), "big")
+
+
+def in_auto_sample(p: Pipeline, source: str, doc_id: str) -> bool:
+    if p.auto_fraction >= 1.0:
+        return True
+    return sample_key(p.seed, "auto", source, doc_id) < int(p.auto_fraction * 2**64)
+
+
+def _dumps(obj: Any) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass")
+
+
+def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
+    """Process one shard. Keys are the checkpoint file names."""
+    ann = io.BytesIO()
+    issues = io.BytesIO()
+    kept = io.BytesIO()
+    rejects = io.BytesIO()
+    bands: list[list[int]] = []
+    review: list[tuple[int, str, bytes]] = []  # a max-heap (negated keys) of the smallest review_n
+    n_docs = n_issues = n_bytes = 0
+
+    def flush(batch: list[Record]) -> None:
+        nonlocal n_docs, n_bytes
+        if not batch:
+            return
+        for step in p.steps:
+            step(batch)
+        for r in batch:
+            n_docs += 1
+            n_bytes += r.doc.nbytes
+            a = {"id": r.doc.id, "source": r.source, "file": r.file, "bytes": r.doc.nbytes}
+            if r.doc.encoding != "utf-8":
+                a["encoding"] = r.doc.encoding
+            a.update(r.ann)
+            a["auto_sample"] = in_auto_sample(p, r.source, r.doc.id)
+            a["reasons"] = r.reasons
+            ann.write(_dumps(a))
+            bands.append(r.bands)
+            k = sample_key(p.seed, "review", r.source, r.doc.id)
+            item = (-k, r.doc.id, _dumps({"key": k, "id": r.doc.id, "source": r.source, "text": r.doc.text,
+                                         "auto_illegal": a.get("illegal", False), "auto_risks": a.get("risks", [])}))
+            if len(review) < p.review_n:
+                heapq.heappush(review, item)
+            elif p.review_n and item > review[0]:
+                heapq.heapreplace(review, item)
+            if p.keep_text:
+                row = {"id": r.doc.id, "source": r.source, "text": r.doc.text}
+                if r.reasons:
+                    rejects.write(_dumps({**row, "reasons": r.reasons}))
+                else:
+                    kept.write(_dumps(row))
+        batch.clear()
+
+    batch: list[Record] = []
+    for item in read_shard(shard, p.reader):
+        if isinstance(item, ReadIssue):
+            n_issues += 1
+            issues.write(_dumps({"source": shard.source, **item.to_dict()}))
+            continue
+        assert isinstance(item, Document)
+        batch.append(Record(item, shard.source, shard.rel))
+        if len(batch) >= BATCH:
+            flush(batch)
+    flush(batch)
+
+    width = max((len(b) for b in bands), default=0)
+    arr = np.zeros((len(bands), width), dtype=np.uint64)
+    for i, b in enumerate(bands):
+        if b:
+            arr[i, :] = b
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    review_sorted = sorted(review, reverse=True)  # ascending key order
+    review_bytes = b"".join(line for _, _, line in review_sorted)
+    stats = {"index": shard.index, "key": shard.key(), "docs": n_docs, "issues": n_issues, "bytes": n_bytes}
+    return {
+        "annotations.jsonl": ann.getvalue(),
+        "bands.npy": buf.getvalue(),
+        "review.jsonl": review_bytes,
+        "issues.jsonl": issues.getvalue(),
+        "kept.jsonl": kept.getvalue(),
+        "rejects.jsonl": rejects.getvalue(),
+        "stats.json": json.dumps(stats).encode(),
+    }

@@ -1,0 +1,168 @@
+"""The TC260-003 sampling protocol (§5, §9.2) and the manual-review round trip.
+
+* a source whose illegal-content rate exceeds 5 % must not be collected or trained on;
+* an automated check (keywords, classifier…) over ≥ 10 % of the corpus must find ≥ 98 % qualified;
+* a random manual sample of ≥ 4,000 items must be ≥ 96 % qualified.
+
+The manual sample is drawn with a keyed hash of (seed, source, id), so the same corpus and seed
+give the same sample on any machine and executor.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from hegui.stats import wilson_interval
+
+SOURCE_MAX_ILLEGAL = 0.05
+AUTO_MIN_FRACTION = 0.10
+AUTO_MIN_QUALIFIED = 0.98
+MANUAL_MIN_ITEMS = 4000
+MANUAL_MIN_QUALIFIED = 0.96
+REVIEW_COLUMNS = ("key", "id", "source", "text", "auto_illegal", "auto_risks", "verdict", "risk", "reviewer", "note")
+_QUALIFIED = {"合格", "qualified", "pass", "ok", "1", "true", "yes", "是", "clean"}
+_UNQUALIFIED = {"不合格", "unqualified", "fail", "0", "false", "no", "否", "illegal", "违法不良"}
+
+
+class ReviewImportError(ValueError):
+    """The reviewers' file cannot be used (missing columns, unknown verdicts, wrong sample)."""
+
+
+def verdict(passed: bool | None) -> str:
+    return "pending" if passed is None else ("pass" if passed else "fail")
+
+
+def source_rule(illegal: int, docs: int) -> dict[str, Any]:
+    rate = illegal / docs if docs else 0.0
+    lo, hi = wilson_interval(illegal, docs) if docs else (0.0, 1.0)
+    return {"illegal": illegal, "docs": docs, "rate": rate, "ci95": [lo, hi], "threshold": SOURCE_MAX_ILLEGAL,
+            "result": verdict(rate <= SOURCE_MAX_ILLEGAL if docs else None)}
+
+
+def auto_rule(sampled: int, qualified: int, total: int) -> dict[str, Any]:
+    frac = sampled / total if total else 0.0
+    rate = qualified / sampled if sampled else 0.0
+    lo, hi = wilson_interval(qualified, sampled) if sampled else (0.0, 1.0)
+    ok = sampled > 0 and frac >= AUTO_MIN_FRACTION - 1e-12 and rate >= AUTO_MIN_QUALIFIED
+    return {"sampled": sampled, "total": total, "fraction": frac, "min_fraction": AUTO_MIN_FRACTION,
+            "qualified": qualified, "rate": rate, "ci95": [lo, hi], "threshold": AUTO_MIN_QUALIFIED,
+            "result": verdict(ok if total else None)}
+
+
+def merge_review(parts: Iterable[Iterator[dict[str, Any]]], n: int) -> list[dict[str, Any]]:
+    """The ``n`` items with the smallest keys over all shards (each part sorted by key)."""
+    merged = heapq.merge(*parts, key=lambda d: (d["key"], d["id"]))
+    out: list[dict[str, Any]] = []
+    for d in merged:
+        if len(out) >= n:
+            break
+        out.append(d)
+    return out
+
+
+def write_review(items: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
+    """Write the manual-review sample as CSV (UTF-8 with BOM, opens in Excel) and XLSX."""
+    from openpyxl import Workbook
+
+    rows = [[str(d["key"]), d["id"], d["source"], d["text"], "是" if d.get("auto_illegal") else "否",
+             ";".join(d.get("auto_risks", [])), "", "", "", ""] for d in items]
+    csv_path = out_dir / "review_sample.csv"
+    with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(REVIEW_COLUMNS)
+        w.writerows(rows)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("review")
+    ws.append(list(REVIEW_COLUMNS))
+    for r in rows:
+        ws.append([_xlsx_safe(v) for v in r])
+    xlsx_path = out_dir / "review_sample.xlsx"
+    wb.save(xlsx_path)
+    return {"csv": csv_path, "xlsx": xlsx_path}
+
+
+def _xlsx_safe(v: str) -> str:
+    # Excel cells hold at most 32,767 characters and no control characters.
+    v = "".join(ch for ch in v if ch in "\t\n\r" or ord(ch) >= 32)
+    return v[:32_000]
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        ws = wb.active
+        if ws is None:
+            raise ReviewImportError(f"表格为空 empty workbook: {path}")
+        it = ws.iter_rows(values_only=True)
+        header = [str(h or "").strip() for h in next(it, ())]
+        return [{h: "" if v is None else str(v) for h, v in zip(header, row, strict=False)} for row in it]
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def import_review(path: Path, sample_path: Path | None = None) -> dict[str, Any]:
+    """Reviewers' verdicts → the manual qualified rate with a Wilson 95 % interval, against 96 %.
+
+    Every row must carry a verdict (合格/不合格 or qualified/unqualified…); an unknown verdict is an
+    error naming the row, never silently skipped. With ``sample_path`` (the exported sample) the
+    ids must match it, so a reviewer cannot drop awkward items.
+    """
+    if not path.exists():
+        raise ReviewImportError(f"文件不存在 file not found: {path}")
+    rows = _read_rows(path)
+    if rows and ("id" not in rows[0] or "verdict" not in rows[0]):
+        raise ReviewImportError("需要 id 与 verdict 两列 the file needs 'id' and 'verdict' columns")
+    qualified = 0
+    missing: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    by_source: dict[str, list[int]] = {}
+    risks: dict[str, int] = {}
+    for n, row in enumerate(rows, start=2):
+        v = (row.get("verdict") or "").strip().lower()
+        key = (row.get("source", ""), row["id"])
+        if key in seen:
+            raise ReviewImportError(f"第 {n} 行重复 row {n} repeats id {row['id']!r}")
+        seen.add(key)
+        if not v:
+            missing.append(row["id"])
+            continue
+        if v in _QUALIFIED:
+            ok = True
+        elif v in _UNQUALIFIED:
+            ok = False
+        else:
+            raise ReviewImportError(f"第 {n} 行结论无法识别 row {n}: unknown verdict {row.get('verdict')!r} (use 合格/不合格)")
+        qualified += ok
+        acc = by_source.setdefault(row.get("source", ""), [0, 0])
+        acc[0] += ok
+        acc[1] += 1
+        if not ok and row.get("risk"):
+            risks[row["risk"].strip()] = risks.get(row["risk"].strip(), 0) + 1
+    if missing:
+        raise ReviewImportError(f"{len(missing)} 条未给出结论 {len(missing)} rows have no verdict (first: {missing[0]!r})")
+    if sample_path is not None:
+        expected = {(d["source"], d["id"]) for d in (json.loads(x) for x in sample_path.read_text("utf-8").splitlines() if x)}
+        if expected != seen:
+            raise ReviewImportError(
+                f"审核结果与导出样本不一致 reviewed ids differ from the exported sample: "
+                f"{len(expected - seen)} missing, {len(seen - expected)} unexpected")
+    n = len(seen)
+    rate = qualified / n if n else 0.0
+    lo, hi = wilson_interval(qualified, n) if n else (0.0, 1.0)
+    ok = n >= MANUAL_MIN_ITEMS and rate >= MANUAL_MIN_QUALIFIED
+    return {
+        "reviewed": n, "qualified": qualified, "rate": rate, "ci95": [lo, hi],
+        "threshold": MANUAL_MIN_QUALIFIED, "min_items": MANUAL_MIN_ITEMS,
+        "enough_items": n >= MANUAL_MIN_ITEMS,
+        "lower_bound_meets_threshold": lo >= MANUAL_MIN_QUALIFIED,
+        "result": verdict(ok),
+        "by_source": {s: {"reviewed": t, "qualified": q, "rate": q / t if t else 0.0} for s, (q, t) in sorted(by_source.items())},
+        "unqualified_risks": dict(sorted(risks.items(), key=lambda kv: -kv[1])),
+    }

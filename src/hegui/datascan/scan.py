@@ -1,0 +1,298 @@
+"""`scan()`: files → shards → executor → near-duplicates → merged outputs → TC260 report.
+
+Outputs under ``out``: ``annotations.jsonl`` (one line per document, in input order, never the
+raw PII), ``issues.jsonl`` (unreadable input), ``review_sample.{jsonl,csv,xlsx}``, ``report.{json,
+html,md}``; with ``filter_dir``, ``clean.jsonl`` and ``rejects.jsonl`` there. The schema of
+``report.json`` is documented in docs/scan.md and is read by the assessment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hegui.datascan import protocol
+from hegui.datascan.executors import Checkpoints, run_local, run_ray
+from hegui.datascan.manifest import Manifest, check_manifest
+from hegui.datascan.pipeline import Pipeline
+from hegui.datascan.readers import Shard, expand_paths, plan_shards
+from hegui.datascan.report import write_scan_report
+
+SCHEMA_VERSION = 1
+UNASSIGNED = "(unassigned)"
+
+
+@dataclass
+class ScanOptions:
+    executor: str = "local"  # local | ray
+    workers: int = 1
+    address: str | None = None
+    shard_bytes: int = 32 * 1024 * 1024
+    filter_dir: Path | None = None
+    progress: Callable[[int, int], None] | None = None  # (bytes done, bytes total)
+    lang: str = "zh"
+
+
+@dataclass
+class ScanResult:
+    report: dict[str, Any]
+    out_dir: Path
+    shards_run: int
+    shards_total: int
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def assign_sources(paths: Sequence[str], manifest: Manifest | None) -> list[tuple[str, str, str]]:
+    """[(path, display path, source)]: manifest globs first, else the PATH argument's name."""
+    out: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for arg in paths:
+        default = Path(arg.rstrip("/")).name or arg
+        for full, rel in expand_paths([arg]):
+            if full in seen:
+                continue
+            seen.add(full)
+            src = manifest.source_for(full) if manifest else default
+            out.append((full, rel, src or UNASSIGNED))
+    return out
+
+
+def _fingerprint(p: Pipeline, shards: list[Shard], settings: Any) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([s.key() + "|" + s.source for s in shards]).encode())
+    h.update(json.dumps([type(s).__name__ for s in p.steps]).encode())
+    h.update(json.dumps([p.reader.text_field, p.reader.id_field, p.reader.text_unit, p.reader.format,
+                         p.seed, p.review_n, p.auto_fraction, p.keep_text]).encode())
+    if settings is not None:
+        h.update(settings.model_dump_json(exclude={"secret_key"}).encode())
+    return h.hexdigest()
+
+
+def assign_duplicates(ckpt: Checkpoints, shards: list[Shard]) -> list[dict[int, str]]:
+    """Per shard {row: id of the first earlier near-duplicate}, in global document order."""
+    index: dict[int, str] = {}
+    out: list[dict[int, str]] = []
+    for s in shards:
+        arr = np.load(ckpt.path(s.index, "bands.npy"), allow_pickle=False)
+        ids = [json.loads(line)["id"] for line in ckpt.read(s.index, "annotations.jsonl").splitlines()] if len(arr) else []
+        dups: dict[int, str] = {}
+        for row in range(arr.shape[0]):
+            keys = arr[row]
+            if not keys.any():
+                continue
+            first = next((index[int(k)] for k in keys if int(k) in index), None)
+            if first is not None:
+                dups[row] = first
+            else:
+                for k in keys:
+                    index[int(k)] = ids[row]
+        out.append(dups)
+    return out
+
+
+class _SourceAgg:
+    def __init__(self) -> None:
+        self.docs = self.bytes = self.empty = self.illegal = self.errors = self.dups = 0
+        self.auto_n = self.auto_ok = self.pii_docs = self.non_utf8 = 0
+        self.risks: Counter[str] = Counter()
+        self.pii: Counter[str] = Counter()
+        self.langs: Counter[str] = Counter()
+        self.flags: Counter[str] = Counter()
+        self.issues: Counter[str] = Counter()
+
+    def add(self, a: dict[str, Any]) -> None:
+        self.docs += 1
+        self.bytes += a["bytes"]
+        self.empty += "empty" in a["flags"]
+        self.illegal += a["illegal"]
+        self.errors += "error" in a
+        self.dups += a.get("dup_of") is not None
+        self.non_utf8 += "encoding" in a
+        if a["auto_sample"]:
+            self.auto_n += 1
+            self.auto_ok += not a["illegal"]
+        self.pii_docs += bool(a["pii"])
+        self.risks.update(a["risks"])
+        self.pii.update(a["pii"])
+        self.langs[a["lang"]] += 1
+        self.flags.update(a["flags"])
+
+    def to_dict(self, total_docs: int | None = None) -> dict[str, Any]:
+        return {
+            "docs": self.docs, "bytes": self.bytes, "empty": self.empty, "check_errors": self.errors,
+            "illegal": self.illegal, "near_duplicates": self.dups, "pii_docs": self.pii_docs,
+            "non_utf8_docs": self.non_utf8,
+            "risks": dict(self.risks.most_common()), "pii": dict(self.pii.most_common()),
+            "languages": dict(self.langs.most_common()), "quality_flags": dict(self.flags.most_common()),
+            "read_issues": dict(self.issues.most_common()),
+            "tc260": {
+                "source_illegal_rate": protocol.source_rule(self.illegal, self.docs),
+                "automated_check": protocol.auto_rule(self.auto_n, self.auto_ok, self.docs),
+            },
+        }
+
+
+def scan(
+    paths: Sequence[str],
+    out_dir: Path,
+    pipeline: Pipeline,
+    *,
+    manifest: Manifest | None = None,
+    settings: Any = None,
+    options: ScanOptions | None = None,
+) -> ScanResult:
+    opts = options or ScanOptions()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = assign_sources(paths, manifest)
+    shards = plan_shards(files, pipeline.reader, opts.shard_bytes)
+    work = out_dir / ".scan"
+    fp = _fingerprint(pipeline, shards, settings)
+    plan = work / "plan.json"
+    if plan.exists() and json.loads(plan.read_text()).get("fingerprint") != fp:
+        shutil.rmtree(work / "shards", ignore_errors=True)  # different input or options: start over
+    work.mkdir(parents=True, exist_ok=True)
+    plan.write_text(json.dumps({"fingerprint": fp, "shards": len(shards)}))
+    ckpt = Checkpoints(work / "shards")
+
+    sizes = {s.index: (s.end - s.start if s.end >= 0 else Path(s.path).stat().st_size) for s in shards}
+    total = sum(sizes.values())
+    done_bytes = sum(sizes[s.index] for s in shards if ckpt.done(s))
+
+    def on_done(s: Shard) -> None:
+        nonlocal done_bytes
+        done_bytes += sizes[s.index]
+        if opts.progress:
+            opts.progress(done_bytes, total)
+
+    if opts.progress:
+        opts.progress(done_bytes, total)
+    if opts.executor == "ray":
+        ran = run_ray(pipeline, shards, ckpt, opts.workers, opts.address, on_done)
+    elif opts.executor == "local":
+        ran = run_local(pipeline, shards, ckpt, opts.workers, on_done)
+    else:
+        raise ValueError(f"未知执行器 unknown executor {opts.executor!r}; use local or ray")
+
+    dups = assign_duplicates(ckpt, shards)
+    report, written = _merge(out_dir, ckpt, shards, dups, pipeline, manifest, opts)
+    written.update(write_scan_report(report, out_dir, opts.lang))
+    return ScanResult(report, out_dir, ran, len(shards), written)
+
+
+def _merge(
+    out_dir: Path, ckpt: Checkpoints, shards: list[Shard], dups: list[dict[int, str]], p: Pipeline,
+    manifest: Manifest | None, opts: ScanOptions,
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    per_source: dict[str, _SourceAgg] = defaultdict(_SourceAgg)
+    overall = _SourceAgg()
+    if manifest:
+        for s in manifest.sources:
+            per_source[s.name]
+    issue_examples: list[dict[str, Any]] = []
+    written: dict[str, Path] = {}
+    fdir = opts.filter_dir
+    if fdir:
+        fdir.mkdir(parents=True, exist_ok=True)
+    ann_path = out_dir / "annotations.jsonl"
+    with open(ann_path.with_suffix(".jsonl.tmp"), "wb") as ann_out, open(out_dir / "issues.jsonl", "wb") as iss_out:
+        clean = open(fdir / "clean.jsonl", "wb") if fdir else None  # noqa: SIM115
+        rej = open(fdir / "rejects.jsonl", "wb") if fdir else None  # noqa: SIM115
+        try:
+            for s, sd in zip(shards, dups, strict=True):
+                dup_ids: set[str] = set()
+                for row, line in enumerate(ckpt.read(s.index, "annotations.jsonl").splitlines()):
+                    a = json.loads(line)
+                    a["dup_of"] = sd.get(row)
+                    if a["dup_of"] is not None:
+                        a["reasons"].append("near_duplicate")
+                        dup_ids.add(a["id"])
+                    ann_out.write((json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass"))
+                    per_source[a["source"]].add(a)
+                    overall.add(a)
+                for line in ckpt.read(s.index, "issues.jsonl").splitlines():
+                    iss_out.write(line + b"\n")
+                    d = json.loads(line)
+                    per_source[d["source"]].issues[d["kind"]] += 1
+                    overall.issues[d["kind"]] += 1
+                    if len(issue_examples) < 50:
+                        issue_examples.append(d)
+                if clean and rej:
+                    rej.write(ckpt.read(s.index, "rejects.jsonl"))
+                    for line in ckpt.read(s.index, "kept.jsonl").splitlines():
+                        d = json.loads(line)
+                        if d["id"] in dup_ids:
+                            d["reasons"] = ["near_duplicate"]
+                            rej.write((json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass"))
+                        else:
+                            clean.write(line + b"\n")
+        finally:
+            if clean:
+                clean.close()
+            if rej:
+                rej.close()
+    ann_path.with_suffix(".jsonl.tmp").replace(ann_path)
+    written["annotations"] = ann_path
+    written["issues"] = out_dir / "issues.jsonl"
+    if fdir:
+        written["clean"] = fdir / "clean.jsonl"
+        written["rejects"] = fdir / "rejects.jsonl"
+
+    def parts() -> list[Any]:
+        return [(json.loads(x) for x in ckpt.read(s.index, "review.jsonl").splitlines() if x) for s in shards]
+
+    review = protocol.merge_review(parts(), p.review_n)
+    with open(out_dir / "review_sample.jsonl", "w", encoding="utf-8") as fh:
+        for d in review:
+            fh.write(json.dumps({"id": d["id"], "source": d["source"]}, ensure_ascii=False) + "\n")
+    written.update({f"review_{k}": v for k, v in protocol.write_review(review, out_dir).items()})
+    written["review_ids"] = out_dir / "review_sample.jsonl"
+
+    manifest_findings = check_manifest(manifest) if manifest else []
+    sources_out: dict[str, Any] = {}
+    for name in sorted(per_source):
+        agg = per_source[name]
+        d = agg.to_dict()
+        src = manifest.get(name) if manifest else None
+        if src:
+            d["manifest"] = src.model_dump(mode="json", exclude={"files"})
+            if agg.pii_docs and src.pi_consent is not True:
+                manifest_findings.append({"source": name, "code": "pii_without_consent", "severity": "error",
+                                          "message_zh": f"{agg.pii_docs} 篇文档含个人信息，但未记录同意",
+                                          "message_en": f"{agg.pii_docs} documents hold personal information but no consent is recorded"})
+        elif manifest and name == UNASSIGNED and agg.docs:
+            manifest_findings.append({"source": name, "code": "unassigned_files", "severity": "error",
+                                      "message_zh": f"{agg.docs} 篇文档不属于清单中的任何来源",
+                                      "message_en": f"{agg.docs} documents belong to no source in the manifest"})
+        sources_out[name] = d
+    ov = overall.to_dict()
+    failing_sources = [n for n, d in sources_out.items() if d["tc260"]["source_illegal_rate"]["result"] == "fail"]
+    report = {
+        "schema": "hegui.scan.report",
+        "schema_version": SCHEMA_VERSION,
+        "inputs": {"shards": len(shards), "files": len({s.path for s in shards}), "executor": opts.executor},
+        "settings": {"seed": p.seed, "review_n": p.review_n, "auto_fraction": p.auto_fraction,
+                     "steps": [s.name for s in p.steps], "text_field": p.reader.text_field,
+                     "id_field": p.reader.id_field, "model_use": manifest.model_use if manifest else None},
+        "overall": ov,
+        "sources": sources_out,
+        "manifest_findings": manifest_findings,
+        "read_issue_examples": issue_examples,
+        "tc260": {
+            "source_rule": {"threshold": protocol.SOURCE_MAX_ILLEGAL, "failing_sources": failing_sources,
+                            "result": protocol.verdict(not failing_sources) if sources_out else "pending"},
+            "automated_check": ov["tc260"]["automated_check"],
+            "manual_review": {"sample_size": len(review), "min_items": protocol.MANUAL_MIN_ITEMS,
+                              "threshold": protocol.MANUAL_MIN_QUALIFIED, "result": "pending",
+                              "enough_items": len(review) >= protocol.MANUAL_MIN_ITEMS},
+            "manifest": protocol.verdict(not any(f["severity"] == "error" for f in manifest_findings)) if manifest else "pending",
+        },
+    }
+    return report, written
