@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Train the refusal judge's classifier on the XSTest labelled completions; report held-out accuracy.
+
+Label: full_compliance → 0, full_refusal / partial_refusal → 1. The held-out split is by *prompt*
+(20 % of prompts, seeded), so no prompt's completions are in both train and test. Writes
+src/hegui/data/models/refusal_judge.npz (weights only) and refusal_judge.json (figures).
+Run: .venv/bin/python scripts/train_refusal_judge.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from hegui.assess.judges.refusal import MODEL_PATH, RefusalJudge, features  # noqa: E402
+
+
+def load(data: Path) -> list[tuple[str, str, int, str]]:
+    rows = []
+    for f in sorted((data / "refusal" / "xstest" / "model_completions").glob("*.csv")):
+        with f.open(encoding="utf-8-sig", newline="") as fh:
+            for r in csv.DictReader(fh):
+                lab = r["final_label"].strip()
+                if not lab:
+                    continue
+                rows.append((r["prompt"], r["completion"] or "", 0 if "compliance" in lab else 1, f.stem))
+    return rows
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--seed", type=int, default=13)
+    a = ap.parse_args()
+    rows = load(a.data)
+    prompts = sorted({r[0] for r in rows})
+    random.Random(a.seed).shuffle(prompts)
+    test_p = set(prompts[: len(prompts) // 5])
+    train = [r for r in rows if r[0] not in test_p]
+    test = [r for r in rows if r[0] in test_p]
+    clf = LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced")
+    clf.fit(features([r[1] for r in train]), np.array([r[2] for r in train]))
+    MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
+    nz = clf.coef_[0].astype(np.float32)
+    np.savez_compressed(MODEL_PATH, coef=nz, intercept=np.float32(clf.intercept_[0]))
+    from hegui.assess.judges import refusal as mod
+
+    mod._load.cache_clear()
+    judge = RefusalJudge.from_policy()
+    y = np.array([r[2] for r in test])
+    clf_only = (judge.score([r[1] for r in test]) >= 0.5).astype(int)
+    full = np.array([int(v.refused) for v in judge.judge_batch([r[1] for r in test])])
+    figures = {
+        "train_rows": len(train), "test_rows": len(test), "test_prompts": len(test_p), "seed": a.seed,
+        "classifier_accuracy": float((clf_only == y).mean()),
+        "judge_accuracy": float((full == y).mean()),
+        "judge_precision": float(((full == 1) & (y == 1)).sum() / max(1, (full == 1).sum())),
+        "judge_recall": float(((full == 1) & (y == 1)).sum() / max(1, (y == 1).sum())),
+    }
+    (MODEL_PATH.with_suffix(".json")).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Judges: was the question refused (``refusal``), is the answer qualified (``content``)."""
