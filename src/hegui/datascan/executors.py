@@ -161,7 +161,7 @@ def run_ray(
     ds = ds.map(
         _RayShardFn,
         fn_constructor_args=(p, by_index),
-        concurrency=max(1, min(workers, len(pending))),
+        compute=ray.data.ActorPoolStrategy(size=max(1, min(workers, len(pending)))),
         num_cpus=1,
     )
     try:
