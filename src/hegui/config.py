@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hegui.assess.settings import AssessConfig
+
 CONFIG_ENV = "HEGUI_CONFIG"
 
 
@@ -62,6 +64,7 @@ class Settings(BaseSettings):
     guard: GuardConfig = Field(default_factory=GuardConfig)
     keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)
+    assess: AssessConfig = Field(default_factory=AssessConfig)
 
     @classmethod
     def settings_customise_sources(
