@@ -151,6 +151,9 @@ def scan(
 ) -> ScanResult:
     opts = options or ScanOptions()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if settings is not None:
+        # Create the installation key once here: workers creating it at the same time would race.
+        settings.key_bytes()
     files = assign_sources(paths, manifest)
     shards = plan_shards(files, pipeline.reader, opts.shard_bytes)
     work = out_dir / ".scan"

@@ -32,7 +32,7 @@ _DIGIT = re.compile(r"\d")
 def detect_lang(text: str, sample: int = 4000) -> str:
     """ISO 639-1 code (zh, ja, ko, ru, ar, en, fr, de, es), "und" when there is no letter."""
     s = text[:sample]
-    counts = {name: len(rx.findall(s)) for name, rx in _SCRIPTS}
+    counts = {name: rx.subn("", s)[1] for name, rx in _SCRIPTS}  # subn counts without building lists
     total = sum(counts.values())
     if total == 0:
         return "und"
@@ -62,9 +62,9 @@ def quality(text: str) -> tuple[dict[str, float | int], list[str]]:
     if not stripped:
         return {"chars": n, "lines": 0}, ["empty"]
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    nonspace = sum(1 for ch in text if not ch.isspace()) or 1
-    symbols = len(_SYMBOL.findall(text))
-    digits = len(_DIGIT.findall(text))
+    nonspace = len("".join(text.split())) or 1
+    symbols = _SYMBOL.subn("", text)[1]
+    digits = _DIGIT.subn("", text)[1]
     line_counts = Counter(lines)
     dup_line_chars = sum(len(ln) * (c - 1) for ln, c in line_counts.items() if c > 1)
     rep = _repeated_ngram_ratio(stripped)
