@@ -23,7 +23,7 @@ class _DefaultRunGroup(TyperGroup):
 
 scan_app = typer.Typer(
     cls=_DefaultRunGroup,
-    help="训练语料合规扫描 training-data compliance scan (Art. 7, TC260-003 §5/§9.2).",
+    help="训练语料合规扫描 training-data compliance scan (Art. 7, TC260-003 §5/§9.2). `hegui scan PATH… --out DIR` is short for `hegui scan run PATH… --out DIR`.",
     no_args_is_help=True,
 )
 
