@@ -126,8 +126,8 @@ def assess(
         from hegui.policy import load_policy
 
         refusal = RefusalJudge.from_policy(load_policy(settings.policy))
-    except (BankError, ConfigError, ValueError, FileNotFoundError) as e:
-        _die(str(e))
+    except (BankError, ConfigError, ValueError, FileNotFoundError, KeyError, RuntimeError) as e:
+        _die(f"cannot set up the judges / 无法初始化评判: {e}")
     items = sample_items(b, seed=seed, per_kind=sample)
     cfg = RunConfig(target=target, model=model, api_key=key, concurrency=concurrency, rps=rps, timeout_s=timeout, retries=retries)
     try:
