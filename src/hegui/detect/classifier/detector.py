@@ -1,0 +1,84 @@
+"""The ``classifier`` detector: whole-text findings with calibrated per-head scores.
+
+A finding is emitted for each head whose calibrated score is at least ``min_score`` (default 0.2,
+a low floor): the policy, not the detector, decides. Calibrated scores put each head's dev-chosen
+threshold at 0.5, the policy's default threshold (see ``model.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hegui.detect.base import DetectorRegistry, Finding
+from hegui.detect.classifier.model import ClassifierModel
+from hegui.text import NormalizedText
+
+DEFAULT_MODEL = "risk-zh.npz"
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("hegui") / "data" / "models" / DEFAULT_MODEL))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> ClassifierModel:
+    return ClassifierModel.load(path)
+
+
+class ClassifierDetector:
+    """Runs the linear heads; thread-safe (the model is read-only)."""
+
+    def __init__(
+        self,
+        model: ClassifierModel | None = None,
+        *,
+        model_path: str | Path | None = None,
+        min_score: float = 0.2,
+        heads: Sequence[str] | None = None,
+        name: str = "classifier",
+    ) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be in [0, 1], got {min_score}")
+        self.model = model if model is not None else _load(str(Path(model_path or default_model_path()).resolve()))
+        self.name = name
+        self.min_score = min_score
+        names = self.model.head_names
+        if heads is not None:
+            unknown = sorted(set(heads) - set(names))
+            if unknown:
+                raise ValueError(f"unknown classifier heads {unknown}; the model has {names}")
+        self._cols = [i for i, n in enumerate(names) if heads is None or n in heads]
+
+    def scores(self, texts: Sequence[NormalizedText]) -> np.ndarray:
+        """Calibrated scores for every head, shape (len(texts), n_heads)."""
+        return self.model.scores([t.text for t in texts])
+
+    def detect(self, text: NormalizedText) -> list[Finding]:
+        return self.detect_batch([text])[0]
+
+    def detect_batch(self, texts: Sequence[NormalizedText]) -> list[list[Finding]]:
+        if not texts:
+            return []
+        s = self.scores(texts)
+        heads = self.model.heads
+        out: list[list[Finding]] = []
+        for row in s:
+            found = []
+            for j in self._cols:
+                if row[j] >= self.min_score:
+                    h = heads[j]
+                    found.append(Finding(h.risk, -1, -1, float(row[j]), self.name, evidence=f"head={h.name}",
+                                         meta={"head": h.name}))
+            out.append(found)
+        return out
+
+
+@DetectorRegistry.register("classifier")
+def _factory(**options: Any) -> ClassifierDetector:
+    return ClassifierDetector(**options)

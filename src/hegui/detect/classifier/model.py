@@ -1,0 +1,135 @@
+"""The model file: one weight matrix over hashed n-grams, one bias and one threshold per head.
+
+Format: a NumPy ``.npz`` (no pickle) holding ``weights`` (buckets × heads, float16 to halve the
+file; computation is float32), ``bias``, ``thresholds`` and a JSON ``meta`` string (feature spec,
+head names and risk ids, training summary). Loading never executes code from the file.
+
+Scores: a head's raw probability ``p`` is mapped piecewise-linearly so that the head's calibrated
+threshold ``t`` lands on 0.5 — the policy's default threshold. ``p = t`` → 0.5, ``p = 0`` → 0,
+``p = 1`` → 1. A policy threshold of 0.5 therefore means "the calibrated operating point"; a
+higher policy threshold asks for more confidence than calibration chose.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hegui.detect.classifier.features import FeatureSpec, featurize_batch
+
+FORMAT = "hegui-classifier/1"
+
+
+class ModelFormatError(ValueError):
+    """A model file that is missing, corrupt or of an unknown format, with the reason in words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """One output: a name, the taxonomy risk id it reports, and its calibrated threshold."""
+
+    name: str
+    risk: str
+    threshold: float = 0.5
+
+
+@dataclass(slots=True)
+class ClassifierModel:
+    """Linear heads over hashed character n-grams. Thread-safe: inference only reads."""
+
+    spec: FeatureSpec
+    heads: list[Head]
+    weights: np.ndarray  # (n_buckets, n_heads) float32
+    bias: np.ndarray  # (n_heads,) float32
+    meta: dict[str, Any] = field(default_factory=dict)
+    _thr: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.weights = np.ascontiguousarray(self.weights, dtype=np.float32)
+        self.bias = np.asarray(self.bias, dtype=np.float32)
+        if self.weights.shape != (self.spec.n_buckets, len(self.heads)):
+            raise ModelFormatError(
+                f"weights have shape {self.weights.shape}, expected ({self.spec.n_buckets}, {len(self.heads)})"
+            )
+        if self.bias.shape != (len(self.heads),):
+            raise ModelFormatError(f"bias has shape {self.bias.shape}, expected ({len(self.heads)},)")
+        self._thr = np.array([h.threshold for h in self.heads], dtype=np.float32)
+
+    @property
+    def head_names(self) -> list[str]:
+        return [h.name for h in self.heads]
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Raw per-head probabilities, shape (len(texts), n_heads)."""
+        indptr, indices, values = featurize_batch(texts, self.spec)
+        n = len(texts)
+        logits = np.broadcast_to(self.bias, (n, len(self.heads))).copy()
+        if indices.shape[0]:
+            contrib = self.weights[indices] * values[:, None]
+            nonempty = np.flatnonzero(indptr[1:] > indptr[:-1])
+            logits[nonempty] += np.add.reduceat(contrib, indptr[:-1][nonempty], axis=0)
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """Calibrated scores: each head's threshold maps to 0.5 (see the module docstring)."""
+        return calibrate(self.probabilities(texts), self._thr)
+
+    # -- files --------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the model; the same model always gives the same bytes (reproducible builds)."""
+        meta = {
+            "format": FORMAT,
+            "spec": {"n_min": self.spec.n_min, "n_max": self.spec.n_max, "n_buckets": self.spec.n_buckets},
+            "heads": [{"name": h.name, "risk": h.risk, "threshold": h.threshold} for h in self.heads],
+            **{k: v for k, v in self.meta.items() if k not in {"format", "spec", "heads"}},
+        }
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            "weights": self.weights.astype(np.float16),
+            "bias": self.bias.astype(np.float32),
+            "meta": np.frombuffer(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+        }
+        # np.savez_compressed stamps zip entries with the current time; write entries ourselves.
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name in sorted(arrays):
+                buf = io.BytesIO()
+                np.save(buf, arrays[name], allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> ClassifierModel:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFormatError(f"classifier model not found: {path} / 找不到分类模型文件")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                weights = z["weights"].astype(np.float32)
+                bias = z["bias"]
+                meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelFormatError(f"{path} is not a hegui classifier model ({type(e).__name__}: {e}) / 不是有效的分类模型文件") from None
+        if meta.get("format") != FORMAT:
+            raise ModelFormatError(f"{path}: unknown model format {meta.get('format')!r}, expected {FORMAT!r}")
+        spec = FeatureSpec(**meta["spec"])
+        heads = [Head(h["name"], h["risk"], float(h["threshold"])) for h in meta["heads"]]
+        rest = {k: v for k, v in meta.items() if k not in {"format", "spec", "heads"}}
+        return cls(spec, heads, weights, bias, rest)
+
+
+def calibrate(p: np.ndarray, thr: np.ndarray) -> np.ndarray:
+    """Map probabilities so that per-head threshold ``thr`` → 0.5, monotone, 0 → 0 and 1 → 1."""
+    t = np.clip(thr, 1e-6, 1 - 1e-6)
+    low = 0.5 * p / t
+    high = 0.5 + 0.5 * (p - t) / (1 - t)
+    return np.where(p < t, low, high).astype(np.float32)
