@@ -85,10 +85,15 @@ def run_local(
     """
     pending = [s for s in shards if not ckpt.done(s)]
     if workers <= 1:
-        for s in pending:
-            ckpt.write(s.index, run_shard(p, s))
-            if on_done:
-                on_done(s)
+        try:
+            for s in pending:
+                ckpt.write(s.index, run_shard(p, s))
+                if on_done:
+                    on_done(s)
+        except KeyboardInterrupt:
+            raise ScanInterrupted(
+                "已中断，已完成的分片已保存；重新运行同一命令即可续扫。 Interrupted; finished shards are saved, rerun to resume."
+            ) from None
         return len(pending)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
     ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(p,))
