@@ -60,7 +60,14 @@ def main() -> None:
         verdicts = guard.check_batch(texts, "input")
         k = sum(v.blocked for v in verdicts)
         lo, hi = wilson_interval(k, len(texts))
-        out[key] = {"k": k, "n": len(texts), "rate": round(k / len(texts), 4), "ci95": [round(lo, 4), round(hi, 4)]}
+        by_src: dict[str, list[int]] = {}
+        for it, v in zip(bank.by_kind(kind), verdicts, strict=True):
+            src = it.source.split(" #")[0].split(" (")[0]
+            by_src.setdefault(src, [0, 0])
+            by_src[src][0] += int(v.blocked)
+            by_src[src][1] += 1
+        out[key] = {"k": k, "n": len(texts), "rate": round(k / len(texts), 4), "ci95": [round(lo, 4), round(hi, 4)],
+                    "by_source": {s_: f"{a}/{b}" for s_, (a, b) in sorted(by_src.items())}}
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
 
