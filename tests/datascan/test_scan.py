@@ -105,27 +105,33 @@ class Crash:
 
     name = "crash"
 
-    def __init__(self, flag: Path, target: str, hard: bool) -> None:
-        self.flag, self.target, self.hard = flag, target, hard
+    def __init__(self, flag: Path, target: str, mode: str) -> None:
+        self.flag, self.target, self.mode = flag, target, mode
 
     def __call__(self, records: list[Record]) -> None:
         if self.flag.exists() and any(r.file.endswith(self.target) for r in records):
-            if self.hard:
+            if self.mode == "exit":
                 os._exit(3)  # the worker process dies
+            if self.mode == "interrupt":
+                raise KeyboardInterrupt  # Ctrl-C
             raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize("hard", [False, True], ids=["step-raises", "worker-killed"])
-def test_crash_then_resume(corpus: Path, tmp_path: Path, settings: Settings, hard: bool) -> None:
+@pytest.mark.parametrize(("mode", "workers", "expected"), [
+    ("raise", 2, RuntimeError), ("exit", 2, ScanInterrupted), ("interrupt", 1, ScanInterrupted),
+], ids=["step-raises", "worker-killed", "ctrl-c"])
+def test_crash_then_resume(
+    corpus: Path, tmp_path: Path, settings: Settings, mode: str, workers: int, expected: type[BaseException]
+) -> None:
     ref = tmp_path / "ref"
     scan([str(corpus)], ref, _pipeline(settings), settings=settings, options=ScanOptions(workers=1))
     flag = tmp_path / "flag"
     flag.touch()
     p = _pipeline(settings)
-    p.steps.append(Crash(flag, "h.txt", hard))  # h.txt is the last shard
+    p.steps.append(Crash(flag, "h.txt", mode))  # h.txt is the last shard
     out = tmp_path / "out"
-    with pytest.raises(ScanInterrupted if hard else RuntimeError):
-        scan([str(corpus)], out, p, settings=settings, options=ScanOptions(workers=2))
+    with pytest.raises(expected):
+        scan([str(corpus)], out, p, settings=settings, options=ScanOptions(workers=workers))
     shard_dir = out / ".scan" / "shards"
     done = {f.name: f.stat().st_mtime_ns for f in shard_dir.glob("*.stats.json")}
     assert done, "finished shards must be checkpointed"
