@@ -54,7 +54,7 @@ ASPECT_RULES_ZH = [
     ("cn.culture", ("文化", "传统", "节日", "春节")),
     ("cn.custom", ("习俗", "风俗", "婚礼", "彩礼")),
     ("cn.history", ("历史", "古代", "朝代")),
-    ("cn.geography", ("地理", "河流", "山脉", "省", "农村", "城市")),
+    ("cn.geography", ("地理", "河流", "山脉", "省份", "农村", "城市", "气候")),
 ]
 ASPECT_RULES_EN = [
     ("person.gender", ("women", "woman", "men ", "gay", "lesbian", "trans", "female", "male", "girls")),
