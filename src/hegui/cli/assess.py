@@ -134,6 +134,9 @@ def assess(
         rows = run(items, cfg, out, refusal=refusal, content=content, resume=resume, progress=sys.stderr.isatty())
     except RunError as e:
         _die(str(e))
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; finished items are in {out / 'results.jsonl'}: rerun with --resume / 已中断，可用 --resume 继续", err=True)
+        raise typer.Exit(130) from None
     data = write_run_report(out, rows, target=target, model=model, bank=b, seed=seed, sampled=len(items))
     m = data["metrics"]
     summary = {k: {x: m[k][x] for x in ("rate", "k", "n", "ci95", "threshold", "pass")} for k in ("qualified", "refusal", "wrongful_refusal")}
