@@ -68,5 +68,6 @@ def test_malformed_evidence_is_needs_evidence_not_a_crash(tmp_path: Path) -> Non
              "duties": {"strikes_consecutive": 3, "strikes_per_day": 5}}
     res = {c.clause: c for c in evaluate({"facts": facts})}
     assert res["7.4"].status == OK and res["6.1"].status == OK and res["7.1"].status == OK and res["6.3a"].status == OK
+    assert {c.clause: c for c in evaluate({"facts": {**facts, "detectors_missing": ["keywords"]}})}["6.3a"].status == FAIL
     facts["duties"]["strikes_per_day"] = 10
     assert {c.clause: c for c in evaluate({"facts": facts})}["7.1"].status == FAIL

@@ -83,6 +83,10 @@ def _input_check(ev: Ev) -> tuple[str, str, str]:
     dets = ev.get("facts", {}).get("detectors") or []
     if not dets:
         return NEEDS, "未提供网关配置", "no gateway configuration"
+    missing = ev["facts"].get("detectors_missing") or []
+    if missing:
+        return FAIL, f"配置的检测器未安装：{', '.join(missing)}（网关将拒绝全部请求）", (
+            f"configured detectors not installed: {', '.join(missing)} (the gateway would refuse every request)")
     return OK, f"网关对每条输入运行检测器：{', '.join(dets)}；策略 {ev['facts'].get('policy')}", (
         f"the gateway checks every input with: {', '.join(dets)}; policy {ev['facts'].get('policy')}")
 

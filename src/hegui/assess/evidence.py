@@ -50,6 +50,12 @@ def settings_facts(settings: Any | None) -> dict[str, Any]:
     guard = getattr(settings, "guard", None)
     facts["detectors"] = list(getattr(guard, "detectors", []) or [])
     try:
+        from hegui.detect import DetectorRegistry
+
+        facts["detectors_missing"] = [d for d in facts["detectors"] if d not in DetectorRegistry.names()]
+    except Exception:
+        facts["detectors_missing"] = list(facts["detectors"])
+    try:
         from hegui.policy import load_policy
 
         pol = load_policy(settings.policy)
