@@ -69,5 +69,7 @@ def test_malformed_evidence_is_needs_evidence_not_a_crash(tmp_path: Path) -> Non
     res = {c.clause: c for c in evaluate({"facts": facts})}
     assert res["7.4"].status == OK and res["6.1"].status == OK and res["7.1"].status == OK and res["6.3a"].status == OK
     assert {c.clause: c for c in evaluate({"facts": {**facts, "detectors_missing": ["keywords"]}})}["6.3a"].status == FAIL
+    own = {"facts": {"assess": {"base_model": "自研"}}}
+    assert {c.clause: c for c in evaluate(own)}["6.1"].status == "不适用"
     facts["duties"]["strikes_per_day"] = 10
     assert {c.clause: c for c in evaluate({"facts": facts})}["7.1"].status == FAIL
