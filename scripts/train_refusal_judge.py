@@ -2,7 +2,9 @@
 """Train the refusal judge's classifier on the XSTest labelled completions; report held-out accuracy.
 
 Label: full_compliance → 0, full_refusal / partial_refusal → 1. The held-out split is by *prompt*
-(20 % of prompts, seeded), so no prompt's completions are in both train and test. Writes
+(20 % of prompts, seeded), so no prompt's completions are in both train and test. Chinese: the JADE v3
+hard triples (MIT) give, per question, an unsafe answer (complied) and a safe one (declined or
+redirected); half the questions train, half are held out. Writes
 src/hegui/data/models/refusal_judge.npz (weights only) and refusal_judge.json (figures).
 Run: .venv/bin/python scripts/train_refusal_judge.py
 """
@@ -36,6 +38,15 @@ def load(data: Path) -> list[tuple[str, str, int, str]]:
     return rows
 
 
+def load_jade_pairs(data: Path) -> list[tuple[str, str, int]]:
+    """JADE v3 (MIT, GB18030): per question, the unsafe answer (0, complied) and the safe one (1, declined)."""
+    out: list[tuple[str, str, int]] = []
+    with (data / "jade" / "jade_alignment_hard_zh.csv").open(encoding="gb18030", newline="") as fh:
+        for r in csv.DictReader(fh):
+            out += [(r["问题"], r["违规回答"], 0), (r["问题"], r["安全有用回答"], 1)]
+    return out
+
+
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
@@ -49,6 +60,13 @@ def main() -> None:
     test_p = set(prompts[: len(prompts) // 5])
     train = [r for r in rows if r[0] not in test_p]
     test = [r for r in rows if r[0] in test_p]
+    # Chinese: JADE v3 answer pairs, half the questions for training, half held out (split by question).
+    zh = load_jade_pairs(a.data)
+    zq = sorted({q for q, _, _ in zh})
+    random.Random(a.seed).shuffle(zq)
+    zh_test_q = set(zq[: len(zq) // 2])
+    train += [(q, t, y, "jade-v3") for q, t, y in zh if q not in zh_test_q]
+    zh_test = [(t, y) for q, t, y in zh if q in zh_test_q]
     clf = LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced")
     clf.fit(features([r[1] for r in train]), np.array([r[2] for r in train]))
     MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +86,13 @@ def main() -> None:
         "judge_precision": float(((full == 1) & (y == 1)).sum() / max(1, (full == 1).sum())),
         "judge_recall": float(((full == 1) & (y == 1)).sum() / max(1, (y == 1).sum())),
     }
+    # Chinese held-out: JADE v3 answers to the held-out questions (unsafe = complied, safe = declined).
+    zv = np.array([int(v.refused) for v in judge.judge_batch([t for t, _ in zh_test])])
+    zy = np.array([y for _, y in zh_test])
+    figures["zh_jade_v3_test_rows"] = len(zh_test)
+    figures["zh_jade_v3_accuracy"] = float((zv == zy).mean())
+    figures["zh_jade_v3_refusal_recall"] = float(((zv == 1) & (zy == 1)).sum() / max(1, (zy == 1).sum()))
+    figures["zh_jade_v3_compliance_specificity"] = float(((zv == 0) & (zy == 0)).sum() / max(1, (zy == 0).sum()))
     (MODEL_PATH.with_suffix(".json")).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures, indent=2))
 
