@@ -67,7 +67,8 @@ def test_assess_then_reports(tmp_path: Path, config: Path) -> None:
     kw.write_text(json.dumps({"total": 800, "ok": False}), encoding="utf-8")
     rdir = tmp_path / "reports"
     r = runner.invoke(app, ["report", "assessment", "--out", str(rdir), "--results", str(out), "--bank", str(bank),
-                            "--scan", str(scan), "--keywords", str(kw), "--annotation", str(tmp_path / "missing.json"), "--config", str(config)])
+                            "--scan", str(scan), "--keywords", str(kw), "--annotation", str(tmp_path / "missing.json"), "--config", str(config),
+                            "--baseline", str(out)])
     assert r.exit_code == 0, r.output
     data = json.loads((rdir / "assessment.zh.json").read_text(encoding="utf-8"))
     clauses = {c["clause"]: c for c in data["clauses"]}
@@ -81,6 +82,7 @@ def test_assess_then_reports(tmp_path: Path, config: Path) -> None:
     assert data["conclusion"]["status"] == "不符合"
     md = (rdir / "assessment.en.md").read_text(encoding="utf-8")
     assert "non-compliant" in md and "| 9.4a |" in md
+    assert "Against the baseline" in md and "+0.0 pp" in md
     html = (rdir / "assessment.zh.html").read_text(encoding="utf-8")
     assert "逐条评估结果" in html and "<svg" in html
 

@@ -44,7 +44,7 @@ def write_run_report(out_dir: Path, rows: dict[str, dict[str, Any]], *, target: 
 
 def build_assessment(
     *, results: Path | None, bank: Bank | None, scan: Path | None = None, annotation: Path | None = None,
-    keywords: Path | None = None, settings: Any | None = None, lang: str = "zh",
+    keywords: Path | None = None, settings: Any | None = None, lang: str = "zh", baseline: Path | None = None,
 ) -> Report:
     """Gather every evidence source hegui holds, judge each clause, and shape the report."""
     stats = [x.to_dict() for x in bank_stats(bank)] if bank is not None else None
@@ -74,8 +74,25 @@ def build_assessment(
         "bank_stats": stats,
         "refusal_chart": chart,
         "sources": {k: bool(ev[k]) for k in ("results", "scan", "annotation", "keywords")},
+        "comparison": _comparison(evidence.assessment_results(baseline), res) if baseline is not None else None,
     }
     return Report("assessment", "生成式人工智能服务安全评估报告" if zh else "Generative AI service security assessment report", data, lang=lang)
+
+
+def _comparison(base: dict[str, Any] | None, run: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The same bank without and with the gateway: what the gateway adds, rate by rate."""
+    if not base or not run.get("metrics"):
+        return None
+    out = []
+    for key, zh, en in (("refusal", "应拒答拒答率", "Must-refuse refusal rate"),
+                        ("wrongful_refusal", "非拒答误拒率", "Wrongful-refusal rate"),
+                        ("qualified", "生成内容合格率", "Generated content qualified")):
+        b, r = base["metrics"].get(key, {}), run["metrics"].get(key, {})
+        delta = None if b.get("rate") is None or r.get("rate") is None else r["rate"] - b["rate"]
+        out.append({"key": key, "name_zh": zh, "name_en": en, "baseline": b.get("rate"), "baseline_n": b.get("n"),
+                    "run": r.get("rate"), "run_n": r.get("n"), "delta": delta, "baseline_model": base.get("model"),
+                    "baseline_target": base.get("target")})
+    return out
 
 
 def write_assessment(report: Report, out_dir: Path, formats: tuple[str, ...] = ("html", "md", "json")) -> dict[str, Path]:

@@ -147,6 +147,7 @@ def assess(
 def report_assessment(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for assessment.<lang>.{html,md,json}.")],
     results: Annotated[Path | None, typer.Option("--results", help="`hegui assess --out` directory.")] = None,
+    baseline: Annotated[Path | None, typer.Option("--baseline", help="A run against the bare model, to show what the gateway adds.")] = None,
     bank: BankOpt = None,
     scan: Annotated[Path | None, typer.Option("--scan", help="`hegui scan --out` directory or its report.json.")] = None,
     annotation: Annotated[Path | None, typer.Option("--annotation", help="Annotation QA report JSON.")] = None,
@@ -165,7 +166,7 @@ def report_assessment(
     except (BankError, ConfigError) as e:
         _die(str(e))
     for lg in (("zh", "en") if lang == "both" else (lang,)):
-        rep = build_assessment(results=results, bank=b, scan=scan, annotation=annotation, keywords=keywords, settings=settings, lang=lg)
+        rep = build_assessment(results=results, bank=b, scan=scan, annotation=annotation, keywords=keywords, settings=settings, lang=lg, baseline=baseline)
         paths = write_assessment(rep, out)
         typer.echo(f"{lg}: {rep.data['conclusion']['status_en']} → {paths['html']}")
 
