@@ -216,9 +216,12 @@ def run(items: list[BankItem], cfg: RunConfig, out_dir: Path, *, refusal: Refusa
     """Synchronous wrapper with an optional rich progress bar."""
     if not progress:
         return asyncio.run(run_async(items, cfg, out_dir, refusal=refusal, content=content, resume=resume))
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+    # On stderr: stdout carries the machine-readable summary.
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=Console(stderr=True)) as bar:
         task = bar.add_task("评估 assessing", total=len(items))
         prev = read_results(out_dir / RESULTS) if resume else {}
         bar.update(task, completed=sum(1 for i in items if i.id in prev and "error" not in prev[i.id]))
