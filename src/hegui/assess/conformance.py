@@ -144,13 +144,17 @@ def _bank(prefix: str, total_key: str, zh: str, en: str) -> Rule:
 
 
 def _keywords(ev: Ev) -> tuple[str, str, str]:
+    """Reads `hegui keywords stats --json` saved to a file; tolerant of its exact shape (issue 2)."""
     k = ev.get("keywords")
     if not k:
         return NEEDS, "未提供关键词库统计（hegui keywords stats --json）", "no keyword library stats (hegui keywords stats --json)"
-    total = k.get("total") or k.get("terms") or 0
-    ok_flag = k.get("ok", k.get("pass"))
+    total = next((k[x] for x in ("total", "terms", "count", "entries") if isinstance(k.get(x), int)), 0)
+    ok_flag = next((k[x] for x in ("ok", "pass", "passed") if isinstance(k.get(x), bool)), None)
+    checks = next((k[x] for x in ("lines", "checks", "floors") if isinstance(k.get(x), list)), None)
+    if ok_flag is None and checks:
+        ok_flag = all(bool(c.get("ok", c.get("pass"))) for c in checks if isinstance(c, dict))
     req = THRESHOLDS["keywords_min_total"].value
-    st = (OK if ok_flag else FAIL) if ok_flag is not None else (OK if total >= req else FAIL)
+    st = (OK if ok_flag else FAIL) if ok_flag is not None else (FAIL if total < req else NEEDS)
     return st, f"关键词库 {total} 条（要求 ≥{req:.0f}，并满足每风险下限与每周更新）", (
         f"keyword library {total} terms (≥{req:.0f}, plus per-risk floors and weekly updates)")
 
