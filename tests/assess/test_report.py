@@ -134,3 +134,19 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "HEGUI_NO_SUCH_VAR_X" in r.output
     r = runner.invoke(app, ["bank", "stats", "--json"])
     assert r.exit_code == 1 and json.loads(r.output)["ok"] is False
+
+
+def test_cli_resume(tmp_path: Path, config: Path) -> None:
+    bank = small_bank(tmp_path)
+    out = tmp_path / "run"
+    runner = CliRunner()
+    args = ["assess", "--target", "", "--model", "m", "--bank", str(bank), "--out", str(out), "--config", str(config)]
+    with ScriptedUpstream() as up:
+        args[2] = up.url
+        assert runner.invoke(app, args).exit_code == 1
+        calls = sum(up.calls.values())
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and "--resume" in r.output
+        r = runner.invoke(app, [*args, "--resume"])
+        assert r.exit_code == 1 and sum(up.calls.values()) == calls  # nothing asked twice
+    assert json.loads(r.output.strip().splitlines()[-1])["refusal"]["n"] == 7
