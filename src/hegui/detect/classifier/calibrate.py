@@ -1,8 +1,8 @@
 """Threshold choice on a dev split, and the metrics used to report it.
 
 Two rules: ``f1`` (the threshold with the best F1 — for heads where both error kinds cost about
-the same) and ``fpr`` (the lowest threshold whose false-positive rate stays ≤ 5 % — for request
-heads, where refusing ordinary users is the expensive mistake).
+the same) and ``fpr`` / ``fpr:<rate>`` (the best recall whose dev false-positive rate stays ≤ the
+rate, 5 % by default — for request heads, where refusing ordinary users is the expensive mistake).
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ def prf(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 def choose_threshold(prob: np.ndarray, y: np.ndarray, rule: str) -> tuple[float, dict[str, float]]:
     """The threshold on ``prob`` chosen by ``rule`` and the dev metrics at it."""
+    max_fpr = MAX_FPR
+    if rule.startswith("fpr:"):
+        rule, max_fpr = "fpr", float(rule[4:])
     if rule not in ("f1", "fpr"):
-        raise ValueError(f"calibration rule must be 'f1' or 'fpr', not {rule!r}")
+        raise ValueError(f"calibration rule must be 'f1', 'fpr' or 'fpr:<rate>', not {rule!r}")
     cands = np.unique(np.round(prob, 4))
     cands = cands[(cands > 0.01) & (cands < 0.99)]
     if cands.size == 0:
@@ -35,7 +38,7 @@ def choose_threshold(prob: np.ndarray, y: np.ndarray, rule: str) -> tuple[float,
     best_t, best_key, best_stats = 0.5, (-1.0, 0.0), prf(prob >= 0.5, y)
     for t in cands:
         s = prf(prob >= t, y)
-        if rule == "fpr" and s["fpr"] > MAX_FPR:
+        if rule == "fpr" and s["fpr"] > max_fpr:
             continue
         key = (s["f1"], -abs(t - 0.5)) if rule == "f1" else (s["recall"], s["precision"])
         if key > best_key:

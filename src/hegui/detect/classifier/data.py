@@ -37,8 +37,10 @@ CALIBRATION: dict[str, str] = {
     "sexism": "f1",
     "region": "f1",
     "race": "f1",
-    "unsafe_request": "fpr",
-    "prompt_injection": "fpr",
+    # 1 % on dev, not 5 %: dev benign rows come only from the shippable sources, and prompts from
+    # unseen sources score higher (measured: 5 % on dev became ~30 % on all-source held-out benign).
+    "unsafe_request": "fpr:0.01",
+    "prompt_injection": "fpr:0.01",
 }
 
 
@@ -76,7 +78,8 @@ def load_public(root: Path) -> list[Example]:
     for split_file, split in (("train.csv", "train"), ("dev.csv", "dev")):
         for r in _csv(root / "cold" / split_file):
             y = int(r["label"])
-            labels = {"offensive": y, "sexism": 0, "region": 0, "race": 0}
+            # Comments are not requests: negatives for the request heads too (diversity of negatives).
+            labels = {"offensive": y, "sexism": 0, "region": 0, "race": 0, "unsafe_request": 0, "prompt_injection": 0}
             labels[cold_heads[r["topic"]]] = y
             out.append(Example(r["TEXT"], labels, split, "cold", {"topic": r["topic"]}))
     for r in _csv(root / "swsr" / "SexComment.csv"):
