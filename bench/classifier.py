@@ -69,6 +69,9 @@ def quality(model: ClassifierModel, examples: list) -> dict[str, object]:
     jade = score([e for e in examples if e.source == "jade" and e.split == "test"])[:, j]
     t = float(np.quantile(ben, 0.95))
     out["unsafe_request_jade_recall_at_benign_fpr5_oracle"] = {"threshold": t, "recall": float((jade > t).mean())}
+    cv = score([e for e in examples if e.source == "cvalues" and e.split == "test"])[:, j]
+    t = float(np.quantile(cv, 0.95))
+    out["unsafe_request_jade_recall_at_cvalues_fpr5_oracle"] = {"threshold": t, "recall": float((jade > t).mean())}
     return out
 
 

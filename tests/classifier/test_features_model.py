@@ -26,7 +26,7 @@ def test_hash_is_stable_and_counts_ngrams() -> None:
 
 
 def test_featurize_batch_rows_are_unit_norm() -> None:
-    indptr, idx, vals = featurize_batch(["abc", "", "你好"], SPEC)
+    indptr, _idx, vals = featurize_batch(["abc", "", "你好"], SPEC)
     assert indptr.tolist()[0] == 0 and indptr[2] == indptr[1]
     for i in (0, 2):
         v = vals[indptr[i] : indptr[i + 1]]
