@@ -77,24 +77,63 @@ def _fingerprint(p: Pipeline, shards: list[Shard], settings: Any) -> str:
 
 
 def assign_duplicates(ckpt: Checkpoints, shards: list[Shard]) -> list[dict[int, str]]:
-    """Per shard {row: id of the first earlier near-duplicate}, in global document order."""
-    index: dict[int, str] = {}
-    out: list[dict[int, str]] = []
-    for s in shards:
-        arr = np.load(ckpt.path(s.index, "bands.npy"), allow_pickle=False)
-        ids = [json.loads(line)["id"] for line in ckpt.read(s.index, "annotations.jsonl").splitlines()] if len(arr) else []
-        dups: dict[int, str] = {}
-        for row in range(arr.shape[0]):
-            keys = arr[row]
-            if not keys.any():
-                continue
-            first = next((index[int(k)] for k in keys if int(k) in index), None)
-            if first is not None:
-                dups[row] = first
-            else:
-                for k in keys:
-                    index[int(k)] = ids[row]
-        out.append(dups)
+    """Per shard {row: id of the cluster's first document}, in global document order.
+
+    A document is a near-duplicate when it shares an LSH band key with an earlier document; it
+    points at the earliest document of its cluster (chains are followed), which is kept. Done
+    with sorted numpy arrays (8 bytes per band per document) rather than a dict, so the driver
+    stays small on large corpora.
+    """
+    arrays = [np.load(ckpt.path(s.index, "bands.npy"), allow_pickle=False) for s in shards]
+    counts = [a.shape[0] for a in arrays]
+    width = max((a.shape[1] for a in arrays if a.ndim == 2 and a.shape[0]), default=0)
+    total = sum(counts)
+    if total == 0 or width == 0:
+        return [{} for _ in shards]
+    allb = np.zeros((total, width), dtype=np.uint64)
+    pos = 0
+    for a in arrays:
+        if a.shape[0] and a.shape[1] == width:
+            allb[pos : pos + a.shape[0]] = a
+        pos += a.shape[0]
+    del arrays
+    has = allb.any(axis=1)
+    own = np.arange(total, dtype=np.int64)
+    first = own.copy()  # earliest document sharing any band key (itself when none)
+    for b in range(width):
+        idx = np.flatnonzero(has)
+        keys = allb[idx, b]
+        order = np.argsort(keys, kind="stable")  # stable: ties stay in document order
+        sk = keys[order]
+        starts = np.ones(len(sk), dtype=bool)
+        starts[1:] = sk[1:] != sk[:-1]
+        group_first = idx[order][np.maximum.accumulate(np.where(starts, np.arange(len(sk)), 0))]
+        cand = np.empty_like(idx)
+        cand[order] = group_first
+        first[idx] = np.minimum(first[idx], cand)
+    del allb
+    root = first
+    while True:  # follow chains to the cluster's first document
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    dup_rows = np.flatnonzero(root != own)
+    need_arr = np.unique(root[dup_rows])
+    need = set(need_arr.tolist())
+    ids: dict[int, str] = {}
+    offsets = np.cumsum([0, *counts])
+    for si, s in enumerate(shards):
+        lo, hi = int(offsets[si]), int(offsets[si + 1])
+        if np.searchsorted(need_arr, hi) == np.searchsorted(need_arr, lo):
+            continue  # no cluster head in this shard
+        for row, line in enumerate(ckpt.read(s.index, "annotations.jsonl").splitlines()):
+            if lo + row in need:
+                ids[lo + row] = json.loads(line)["id"]
+    out: list[dict[int, str]] = [{} for _ in shards]
+    shard_of = np.searchsorted(offsets, dup_rows, side="right") - 1
+    for g, si in zip(dup_rows.tolist(), shard_of.tolist(), strict=True):
+        out[si][g - int(offsets[si])] = ids[int(root[g])]
     return out
 
 
