@@ -70,7 +70,10 @@ def fit(
         p = np.asarray(binary[y == 1].sum(axis=0)).ravel() + params.nb_alpha
         q = np.asarray(binary[y == 0].sum(axis=0)).ravel() + params.nb_alpha
         r = (np.log(p / p.sum()) - np.log(q / q.sum())).astype(np.float32)
-        clf = LogisticRegression(C=params.c, solver="liblinear", max_iter=params.max_iter, random_state=0)
+        # Request heads see ~1 positive in 30: re-weight so the rare class shapes the boundary.
+        weight = "balanced" if calibration.get(name, "f1").startswith("fpr") else None
+        clf = LogisticRegression(C=params.c, solver="liblinear", max_iter=params.max_iter, random_state=0,
+                                 class_weight=weight)
         clf.fit(x.multiply(r).tocsr(), y)
         weights[:, j] = clf.coef_.ravel().astype(np.float32) * r
         bias[j] = float(clf.intercept_[0])
