@@ -130,7 +130,13 @@ def _read_eval(path: Path) -> list[dict[str, Any]]:
             if not isinstance(r, dict) or not isinstance(r.get("text"), str):
                 _die(f"{path}:{n}: each line needs a string field \"text\" / 每行需要字符串字段 text")
             labels = r.get("labels", [])
-            r["labels"] = [labels] if isinstance(labels, str) else list(labels)
+            if isinstance(labels, str):
+                labels = [labels]
+            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+                _die(f"{path}:{n}: \"labels\" must be a list of risk ids / labels 必须是风险编号列表")
+            if r.get("role", "input") not in ("input", "output"):
+                _die(f"{path}:{n}: role must be input or output / role 只能是 input 或 output")
+            r["labels"] = labels
             rows.append(r)
     if not rows:
         _die(f"{path} has no rows / 评测数据为空")
