@@ -153,7 +153,10 @@ def run_datatrove(python: str, corpus: Path, tasks: int) -> dict[str, float]:
 
 
 def rss(gb: float, workers: int) -> None:
+    import shutil
+
     big = make_corpus(WORK / f"big-{gb}g.jsonl", gb * 1000, seed=2)
+    shutil.rmtree(WORK / "out-big", ignore_errors=True)  # a fresh scan, not a resume
     code = (
         "import sys, resource, time; sys.argv=['x'];"
         "from pathlib import Path; from hegui.config import Settings;"
