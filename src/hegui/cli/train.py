@@ -59,12 +59,12 @@ def train(
 
 
 def write_eval_jsonl(examples: list[Any], heads: dict[str, str], path: Path) -> None:
-    """Eval rows: ``labels`` = positive risk ids, ``scope`` = risk ids the source annotates."""
+    """Eval rows: ``labels`` = positive risk ids, ``scope`` = risk ids the source annotates, ``dataset``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         for e in examples:
             row = {"text": e.text, "labels": sorted(heads[h] for h, y in e.labels.items() if y),
-                   "scope": sorted(heads[h] for h in e.labels), "source": e.source, **e.fields}
+                   "scope": sorted(heads[h] for h in e.labels), **e.fields, "dataset": e.source}
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
