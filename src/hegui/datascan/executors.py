@@ -100,7 +100,7 @@ def run_local(
     try:
         futures = {ex.submit(_work, s): s for s in pending}
         for fut in cf.as_completed(futures):
-            s = futures[fut]
+            s = futures.pop(fut)  # drop the future: it holds the shard's output bytes
             try:
                 files = fut.result()
             except cf.process.BrokenProcessPool as e:
@@ -109,6 +109,7 @@ def run_local(
                     " A worker process died; finished shards are saved, rerun the same command to resume."
                 ) from e
             ckpt.write(s.index, files)
+            del files, fut
             if on_done:
                 on_done(s)
     except KeyboardInterrupt:
