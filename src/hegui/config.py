@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hegui.assess.settings import AssessConfig
+from hegui.audit.config import AuditConfig
+from hegui.gateway.config import GatewayConfig
+from hegui.store.config import StoreConfig
 
 CONFIG_ENV = "HEGUI_CONFIG"
 
@@ -65,6 +68,9 @@ class Settings(BaseSettings):
     keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)
     assess: AssessConfig = Field(default_factory=AssessConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @classmethod
     def settings_customise_sources(

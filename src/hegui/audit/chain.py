@@ -1,0 +1,152 @@
+"""The hash-chained audit log: append, verify, purge.
+
+Each row's hash is an HMAC (installation key) over its fields and the previous row's hash, so an
+edit, deletion or reordering breaks the chain, and recomputing the chain needs the key. The row
+hashes a digest of the content rather than the content, so a retention purge can drop the content
+and the chain still verifies. Writers serialise on the single ``audit_chain_head`` row (a row lock
+on PostgreSQL, the write lock on SQLite), so many processes keep one chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hegui.store.models import AuditChainHead, AuditRecord
+
+GENESIS = "0" * 64
+_HASHED = (
+    "seq", "ts", "request_id", "kind", "user_pseudo", "key_id", "route", "model", "action", "risks",
+    "status", "latency_ms", "detail", "content_digest",
+)
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    """One row to append. ``content`` must already be PII-redacted."""
+
+    request_id: str
+    kind: str
+    user_pseudo: str
+    route: str
+    model: str
+    action: str
+    status: int
+    latency_ms: float
+    key_id: int | None = None
+    risks: Sequence[str] = ()
+    detail: str = ""
+    content: str | None = None
+
+
+def content_digest(content: str | None) -> str:
+    return hashlib.sha256((content or "").encode("utf-8")).hexdigest()
+
+
+def _ts_text(ts: datetime) -> str:
+    # SQLite hands datetimes back naive; hash the UTC wall time so both stores agree.
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts.isoformat(timespec="microseconds")
+
+
+def row_hash(key: bytes, prev: str, values: dict[str, object]) -> str:
+    payload = {k: values[k] for k in _HASHED}
+    payload["ts"] = _ts_text(payload["ts"])  # type: ignore[arg-type]
+    payload["latency_ms"] = round(float(payload["latency_ms"]), 3)  # type: ignore[arg-type]
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, (prev + blob).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def append(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEntry], *, keep_content: bool) -> list[int]:
+    """Append ``entries`` in one transaction; returns their sequence numbers. Raises on store failure."""
+    if not entries:
+        return []
+    with factory() as session, session.begin():
+        # Taking the head row's lock first serialises every writer of every process.
+        session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq))
+        head = session.execute(
+            select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+        ).scalar_one()
+        seq, prev = head.seq, head.last_hash
+        now = datetime.now(UTC)
+        out: list[int] = []
+        for e in entries:
+            seq += 1
+            content = e.content if keep_content else None
+            values: dict[str, object] = {
+                "seq": seq, "ts": now, "request_id": e.request_id, "kind": e.kind,
+                "user_pseudo": e.user_pseudo, "key_id": e.key_id, "route": e.route, "model": e.model[:128],
+                "action": e.action, "risks": ",".join(e.risks), "status": e.status,
+                "latency_ms": round(float(e.latency_ms), 3), "detail": e.detail[:128],
+                "content_digest": content_digest(content),
+            }
+            h = row_hash(key, prev, values)
+            session.add(AuditRecord(**values, content=content, prev_hash=prev, row_hash=h))
+            prev = h
+            out.append(seq)
+        head.seq, head.last_hash = seq, prev
+    return out
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    problems: list[str] = field(default_factory=list)
+
+
+def verify(factory: sessionmaker[Session], key: bytes, *, batch: int = 5000) -> VerifyResult:
+    """Walk the whole chain: contiguous sequence, linked and correct hashes, head matches the tail."""
+    problems: list[str] = []
+    prev, expected, rows = GENESIS, 1, 0
+    with factory() as session:
+        head = session.get(AuditChainHead, 1)
+        last = 0
+        while True:
+            recs = session.execute(
+                select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
+            ).scalars().all()
+            if not recs:
+                break
+            for r in recs:
+                rows += 1
+                if r.seq != expected:
+                    problems.append(f"rows {expected}..{r.seq - 1} are missing (deleted) / 第 {expected}–{r.seq - 1} 行缺失")
+                if r.prev_hash != prev:
+                    problems.append(f"row {r.seq}: does not link to the previous row (deleted or reordered) / 链接断裂")
+                values = {k: getattr(r, k) for k in _HASHED}
+                if row_hash(key, r.prev_hash, values) != r.row_hash:
+                    problems.append(f"row {r.seq}: fields were changed after writing / 该行内容被修改")
+                if r.content is not None and content_digest(r.content) != r.content_digest:
+                    problems.append(f"row {r.seq}: content was changed after writing / 该行文本被修改")
+                prev, expected, last = r.row_hash, r.seq + 1, r.seq
+            session.expunge_all()
+        if head is None:
+            problems.append("chain head is missing / 链头缺失")
+        elif head.seq != expected - 1 or head.last_hash != prev:
+            problems.append(
+                f"the log ends at row {expected - 1} but {head.seq} were written (rows deleted at the end) / 末尾记录被删除"
+            )
+    return VerifyResult(ok=not problems, rows=rows, problems=problems)
+
+
+def purge(factory: sessionmaker[Session], retention_days: int, *, now: datetime | None = None) -> int:
+    """Drop the content of rows older than ``retention_days``; the minimal record stays. Returns rows purged."""
+    if retention_days < 180:
+        raise ValueError("retention must be at least 180 days (Cybersecurity Law Art. 21) / 保存期限不得少于 180 天")
+    cutoff = (now or datetime.now(UTC)).astimezone(UTC) - timedelta(days=retention_days)
+    with factory() as session, session.begin():
+        res = session.execute(
+            update(AuditRecord)
+            .where(AuditRecord.ts < cutoff, AuditRecord.content.is_not(None))
+            .values(content=None)
+        )
+        return int(res.rowcount or 0)

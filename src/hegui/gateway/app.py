@@ -1,0 +1,149 @@
+"""The FastAPI app factory: wires settings, store, Guard, upstream, metrics, routes and hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hegui.audit import purge
+from hegui.config import Settings
+from hegui.gateway import admin, openai_routes
+from hegui.gateway.checks import DEFAULT_CHECKS
+from hegui.gateway.errors import GatewayError
+from hegui.gateway.logs import configure
+from hegui.gateway.metrics import Metrics
+from hegui.gateway.state import GatewayState, RequestContext
+from hegui.gateway.upstream import Upstream
+from hegui.guard import Guard
+from hegui.store import keys as keystore
+from hegui.store import make_engine, session_factory, upgrade
+
+log = logging.getLogger("hegui.gateway")
+
+
+def ensure_admin_key(state: GatewayState) -> None:
+    """Install HEGUI_ADMIN_KEY if given; on a store with no key at all, create an admin key and
+    write it to ``<var>/admin.key`` (mode 0600) so a fresh install is usable but never open."""
+    s = state.settings
+    given = s.gateway.admin_key.get_secret_value() if s.gateway.admin_key else os.environ.get("HEGUI_ADMIN_KEY")
+    if given:
+        if keystore.lookup(state.factory, state.key, given) is None:
+            keystore.create_key(state.factory, state.key, "admin", role="admin", api_key=given)
+            log.info("admin key from the environment installed")
+        return
+    if keystore.count_keys(state.factory) == 0:
+        key, _ = keystore.create_key(state.factory, state.key, "admin", role="admin")
+        path = Path(s.var_dir) / "admin.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        log.warning("no API key existed: an admin key was created and written to the admin.key file",
+                    extra={"path": str(path)})
+
+
+def build_state(settings: Settings) -> GatewayState:
+    engine = make_engine(settings.store, Path(settings.var_dir))
+    upgrade(engine)
+    factory = session_factory(engine)
+    state = GatewayState(settings, Guard.from_settings(settings), engine, factory, Upstream(settings.gateway),
+                         Metrics(), settings.key_bytes())
+    state.pre_checks.extend(DEFAULT_CHECKS)
+    ensure_admin_key(state)
+    return state
+
+
+async def _purge_loop(state: GatewayState) -> None:
+    interval = state.settings.audit.purge_interval_s
+    while True:
+        try:
+            n = await run_in_threadpool(purge, state.factory, state.settings.audit.retention_days)
+            if n:
+                log.info("audit content purged", extra={"detail": f"{n} rows"})
+        except Exception as e:  # keep the schedule alive; the failure is visible in logs
+            log.error("audit purge failed", extra={"error": type(e).__name__})
+        await asyncio.sleep(interval)
+
+
+def create_app(settings: Settings | None = None, *, state: GatewayState | None = None) -> FastAPI:
+    """The gateway app. Builds its state (DB migrated, Guard loaded) at once, so errors show at start."""
+    settings = settings or Settings()
+    configure(settings.gateway.json_logs)
+    st = state or build_state(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        purger = asyncio.create_task(_purge_loop(st)) if settings.audit.purge_interval_s else None
+        try:
+            yield
+        finally:
+            if purger:
+                purger.cancel()
+            await st.drain()
+            await st.upstream.aclose()
+            st.engine.dispose()
+
+    app = FastAPI(title="hegui gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.hegui = st
+
+    @app.middleware("http")
+    async def context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = uuid.uuid4().hex
+        ctx = RequestContext(request=request, request_id=rid, route=request.url.path[:64])
+        request.state.ctx = ctx
+        try:
+            resp = await call_next(request)
+        except GatewayError as e:
+            resp = e.response(rid)
+        except Exception as e:  # never a bare 500 page; the error type only, no content
+            log.exception("unhandled error", extra={"request_id": rid, "error": type(e).__name__})
+            resp = GatewayError(500, "internal_error", "网关内部错误", "internal gateway error").response(rid)
+        resp.headers.setdefault("X-Request-Id", rid)
+        route = ctx.route if ctx.route.startswith(("/v1", "/admin")) else "other"
+        st.metrics.requests.labels(route, str(resp.status_code)).inc()
+        st.metrics.latency.labels(route).observe(time.perf_counter() - ctx.t0)
+        if route != "other":
+            log.info("request", extra={"request_id": rid, "route": route, "status": resp.status_code,
+                                       "latency_ms": round(ctx.elapsed_ms(), 2), "user": ctx.user_pseudo[:12]})
+        return resp
+
+    @app.exception_handler(GatewayError)
+    async def gateway_error(request: Request, exc: GatewayError) -> Response:
+        return exc.response((getattr(request.state, "ctx", None) and request.state.ctx.request_id) or "")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return GatewayError(400, "invalid_request", "请求格式错误", "invalid request").response()
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        try:
+            await run_in_threadpool(keystore.count_keys, st.factory)
+        except Exception:
+            return JSONResponse({"status": "store unavailable / 存储不可用"}, status_code=503)
+        return JSONResponse({"status": "ready", "upstream": st.upstream.configured})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return PlainTextResponse(st.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.include_router(openai_routes.router)
+    app.include_router(admin.router)
+    return app
+
+

@@ -1,0 +1,59 @@
+"""The built-in pre-request checks: authentication and the per-key rate limit."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+
+from hegui.audit.pseudonym import pseudonymize
+from hegui.gateway.errors import GatewayError, store_failed
+from hegui.gateway.state import GatewayState, RequestContext
+from hegui.store import keys as keystore
+
+
+def bearer(ctx: RequestContext) -> str | None:
+    auth = ctx.request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return ctx.request.headers.get("x-api-key") or None
+
+
+async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
+    """Attribute the request to a live key, or refuse it (401)."""
+    token = bearer(ctx)
+    if not token:
+        raise GatewayError(401, "missing_api_key", "缺少 API 密钥（Authorization: Bearer …）",
+                           "missing API key (Authorization: Bearer …)")
+    try:
+        info = await run_in_threadpool(keystore.lookup, state.factory, state.key, token)
+    except Exception as e:
+        state.metrics.fail_closed.labels("store").inc()
+        raise store_failed() from e
+    if info is None:
+        raise GatewayError(401, "invalid_api_key", "API 密钥无效或已吊销", "invalid or revoked API key")
+    ctx.key = info
+    ctx.user_pseudo = pseudonymize(state.key, info.user)
+
+
+async def rate_limit(state: GatewayState, ctx: RequestContext) -> None:
+    """Requests per minute per key, counted in the store so all workers share one budget."""
+    if ctx.key is None:
+        return
+    limit = ctx.key.rate_limit_rpm if ctx.key.rate_limit_rpm is not None else state.settings.gateway.rate_limit_rpm
+    if not limit:
+        return
+    try:
+        count = await run_in_threadpool(keystore.hit, state.factory, ctx.key.id)
+    except Exception as e:
+        state.metrics.fail_closed.labels("store").inc()
+        raise store_failed() from e
+    if count > limit:
+        raise GatewayError(429, "rate_limited", f"请求过于频繁（每分钟 {limit} 次），请稍后再试",
+                           f"too many requests ({limit} per minute); try again shortly", headers={"Retry-After": "60"})
+
+
+async def require_admin(state: GatewayState, ctx: RequestContext) -> None:
+    if ctx.key is None or ctx.key.role != "admin":
+        raise GatewayError(403, "admin_only", "需要管理员密钥", "an admin key is required")
+
+
+DEFAULT_CHECKS = (authenticate, rate_limit)

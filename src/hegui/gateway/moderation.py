@@ -1,0 +1,127 @@
+"""Applying `Guard` to requests and answers, and turning the outcome into audit entries."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from hegui.audit import AuditEntry, append
+from hegui.gateway.errors import GatewayError, moderation_failed, store_failed
+from hegui.gateway.state import GatewayState, RequestContext, log
+from hegui.guard import Verdict
+from hegui.policy import Action, Role
+
+_BIG = 20_000  # texts longer than this are checked in a worker thread, not on the event loop
+
+
+def check(state: GatewayState, text: str, role: Role) -> Verdict:
+    t0 = time.perf_counter()
+    v = state.guard.check(text, role)
+    state.metrics.moderation_seconds.labels(role.value).observe(time.perf_counter() - t0)
+    state.metrics.moderation.labels(role.value, "error" if v.error else v.action.value).inc()
+    for r in v.risks:
+        state.metrics.risks.labels(role.value, r).inc()
+    return v
+
+
+async def acheck(state: GatewayState, text: str, role: Role) -> Verdict:
+    if len(text) > _BIG:
+        return await run_in_threadpool(check, state, text, role)
+    return check(state, text, role)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The combined verdict over several texts (messages, choices)."""
+
+    action: Action
+    verdicts: list[Verdict]
+    error: bool
+
+    @property
+    def risks(self) -> list[str]:
+        return list(dict.fromkeys(r for v in self.verdicts for r in v.risks))
+
+    @property
+    def refusal(self) -> str:
+        for v in self.verdicts:
+            if v.blocked and v.refusal:
+                return v.refusal
+        return "抱歉，我无法提供帮助。/ Sorry, I can't help with that."
+
+    @property
+    def redacted_text(self) -> str:
+        """What the audit may keep: each text after redaction; blocked texts keep only PII-free redaction."""
+        return "\n".join(v.redacted for v in self.verdicts)
+
+
+async def moderate(state: GatewayState, texts: list[str], role: Role) -> Outcome:
+    verdicts = [await acheck(state, t, role) for t in texts]
+    error = any(v.error for v in verdicts)
+    action = Action.ALLOW
+    order = list(Action)
+    for v in verdicts:
+        if order.index(v.action) > order.index(action):
+            action = v.action
+    return Outcome(action, verdicts, error)
+
+
+def fail_closed_on_error(state: GatewayState, outcome: Outcome) -> None:
+    if outcome.error:
+        state.metrics.fail_closed.labels("moderation").inc()
+        raise moderation_failed()
+
+
+async def audit_content(state: GatewayState, outcome: Outcome | None, role: Role) -> str | None:
+    """PII-free text for the audit row: the Guard's redaction, re-checked so nothing it left in the
+    clear (a blocked text is not redacted by the policy) can reach the store."""
+    if outcome is None or not state.settings.audit.store_content:
+        return None
+    text = outcome.redacted_text
+    again = await acheck(state, text, role)
+    if again.error:
+        return None
+    findings = [f for f in again.findings if f.risk.startswith("pii.") and f.has_span]
+    for f in sorted(findings, key=lambda f: f.start, reverse=True):
+        text = text[: f.start] + f"<{f.risk.removeprefix('pii.').upper()}>" + text[f.end :]
+    return text
+
+
+async def write_audit(
+    state: GatewayState, ctx: RequestContext, *, status: int, inp: Outcome | None, out: Outcome | None,
+    detail: str = "", raise_on_failure: bool = True,
+) -> None:
+    """One row for the request and one per moderation decision, in one transaction."""
+    base: dict[str, Any] = {
+        "request_id": ctx.request_id, "user_pseudo": ctx.user_pseudo, "route": ctx.route,
+        "model": ctx.model or "-", "key_id": ctx.key.id if ctx.key else None,
+    }
+    entries: list[AuditEntry] = []
+    for kind, outcome, role in (("input", inp, Role.INPUT), ("output", out, Role.OUTPUT)):
+        if outcome is None:
+            continue
+        entries.append(AuditEntry(
+            kind=kind, action="error" if outcome.error else outcome.action.value, status=status,
+            latency_ms=sum(v.latency_ms for v in outcome.verdicts), risks=outcome.risks,
+            content=await audit_content(state, outcome, role), **base,
+        ))
+    worst = "allow"
+    for o in (inp, out):
+        if o is not None and o.action.value in ("block", "redact", "flag") and worst != "block":
+            worst = o.action.value if worst == "allow" or o.action is Action.BLOCK else worst
+    entries.append(AuditEntry(kind="request", action=worst, status=status, latency_ms=ctx.elapsed_ms(),
+                              detail=detail, **base))
+    try:
+        await run_in_threadpool(append, state.factory, state.key, entries, keep_content=state.settings.audit.store_content)
+    except Exception as e:
+        state.metrics.fail_closed.labels("audit").inc()
+        log.error("audit write failed", extra={"request_id": ctx.request_id, "error": type(e).__name__})
+        if raise_on_failure:
+            raise store_failed() from e
+
+
+def bad_request(zh: str, en: str) -> GatewayError:
+    return GatewayError(400, "invalid_request", zh, en)

@@ -1,0 +1,66 @@
+"""What every request shares: settings, Guard, store, upstream client, metrics, the hook list.
+
+The request path is: ``pre_checks`` in order (authentication, rate limit; later features insert
+identity, sanction and usage checks here) → input Guard → upstream → output Guard → label → audit.
+A pre-check raises `GatewayError` to refuse; it may set fields on `RequestContext`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hegui.config import Settings
+from hegui.gateway.metrics import Metrics
+from hegui.gateway.upstream import Upstream
+from hegui.guard import Guard
+from hegui.store.keys import KeyInfo
+
+log = logging.getLogger("hegui.gateway")
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request: Request
+    request_id: str
+    route: str
+    t0: float = field(default_factory=time.perf_counter)
+    key: KeyInfo | None = None
+    user_pseudo: str = "anonymous"
+    model: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # for later pre-checks
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000
+
+
+PreCheck = Callable[["GatewayState", RequestContext], Awaitable[None]]
+
+
+class GatewayState:
+    def __init__(self, settings: Settings, guard: Guard, engine: Engine, factory: sessionmaker[Session],
+                 upstream: Upstream, metrics: Metrics, key: bytes) -> None:
+        self.settings, self.guard, self.engine, self.factory = settings, guard, engine, factory
+        self.upstream, self.metrics, self.key = upstream, metrics, key
+        self.pre_checks: list[PreCheck] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` to completion even if the request that started it is cancelled."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for background work (final checks, audit writes) — on shutdown and in tests."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)

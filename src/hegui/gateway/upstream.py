@@ -1,0 +1,117 @@
+"""The upstream client: httpx, pooled, timeouts, retries on connection errors only (a request
+that reached the model server is never sent twice)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from hegui.gateway.config import GatewayConfig
+from hegui.gateway.errors import GatewayError, no_upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    base_url: str
+    api_key: str | None
+    model: str
+
+
+def upstream_error(e: Exception) -> GatewayError:
+    if isinstance(e, httpx.TimeoutException):
+        return GatewayError(504, "upstream_timeout", "上游模型服务响应超时", "the upstream model server timed out")
+    return GatewayError(502, "upstream_unreachable", "无法连接上游模型服务", "the upstream model server could not be reached")
+
+
+def status_error(status: int, body: bytes) -> GatewayError:
+    """An upstream HTTP error as the client should see it: 4xx passed on, 5xx as 502."""
+    msg = ""
+    try:
+        import json
+
+        msg = str(json.loads(body).get("error", {}).get("message", ""))[:300]
+    except Exception:
+        msg = ""
+    if 400 <= status < 500:
+        return GatewayError(status, "upstream_rejected", f"上游模型服务拒绝了请求：{msg}", f"the upstream model server rejected the request: {msg}")
+    return GatewayError(502, "upstream_error", f"上游模型服务出错（HTTP {status}）", f"the upstream model server failed (HTTP {status})")
+
+
+class Upstream:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
+            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections),
+        )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.config.upstream_url or self.config.models)
+
+    def target(self, model: str) -> Target:
+        """Where ``model`` goes. Unknown model → 404; nothing configured → 503."""
+        if not self.configured:
+            raise no_upstream()
+        m = self.config.models.get(model)
+        if m is not None:
+            return Target(m.url.rstrip("/"), m.api_key.get_secret_value() if m.api_key else None, m.model or model)
+        if self.config.upstream_url:
+            key = self.config.upstream_api_key
+            return Target(self.config.upstream_url.rstrip("/"), key.get_secret_value() if key else None, model)
+        raise GatewayError(404, "model_not_found", f"模型不存在：{model[:100]}", f"the model does not exist: {model[:100]}")
+
+    def _headers(self, t: Target) -> dict[str, str]:
+        return {"Authorization": f"Bearer {t.api_key}"} if t.api_key else {}
+
+    async def _send(self, req: httpx.Request, *, stream: bool) -> httpx.Response:
+        for attempt in range(self.config.connect_retries + 1):
+            try:
+                return await self.client.send(req, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                if attempt >= self.config.connect_retries:
+                    raise upstream_error(e) from e
+                await asyncio.sleep(0.05 * 2**attempt)
+            except httpx.HTTPError as e:
+                raise upstream_error(e) from e
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def post_json(self, t: Target, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        req = self.client.build_request("POST", f"{t.base_url}{path}", json=body, headers=self._headers(t))
+        resp = await self._send(req, stream=False)
+        if resp.status_code >= 400:
+            raise status_error(resp.status_code, resp.content)
+        try:
+            data = resp.json()
+        except ValueError as e:
+            raise GatewayError(502, "upstream_bad_response", "上游返回了无法解析的内容", "the upstream returned an unreadable response") from e
+        if not isinstance(data, dict):
+            raise GatewayError(502, "upstream_bad_response", "上游返回了无法解析的内容", "the upstream returned an unreadable response")
+        return data
+
+    async def get_json(self, t: Target, path: str) -> dict[str, Any]:
+        req = self.client.build_request("GET", f"{t.base_url}{path}", headers=self._headers(t))
+        resp = await self._send(req, stream=False)
+        if resp.status_code >= 400:
+            raise status_error(resp.status_code, resp.content)
+        return dict(resp.json())
+
+    @asynccontextmanager
+    async def stream(self, t: Target, path: str, body: dict[str, Any]) -> AsyncIterator[httpx.Response]:
+        req = self.client.build_request("POST", f"{t.base_url}{path}", json=body, headers=self._headers(t))
+        resp = await self._send(req, stream=True)
+        try:
+            if resp.status_code >= 400:
+                await resp.aread()
+                raise status_error(resp.status_code, resp.content)
+            yield resp
+        finally:
+            await resp.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

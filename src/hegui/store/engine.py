@@ -1,0 +1,69 @@
+"""Engine and session factory for SQLite (default) and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout so the gateway's threads can write concurrently; on
+PostgreSQL an optional schema isolates installations (and test runs) sharing one database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from hegui.store.config import StoreConfig
+
+
+class StoreError(RuntimeError):
+    """The database cannot be reached or used; callers fail closed."""
+
+
+def resolve_url(config: StoreConfig, var_dir: Path) -> str:
+    """The database URL: the configured one, or the SQLite file under ``var_dir``."""
+    if config.url:
+        return config.url
+    return f"sqlite:///{(var_dir / 'hegui.db').as_posix()}"
+
+
+def make_engine(config: StoreConfig, var_dir: Path) -> Engine:
+    """An engine for ``config``, creating the SQLite directory or PostgreSQL schema if needed."""
+    url = make_url(resolve_url(config, var_dir))
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": config.sqlite_busy_timeout_s, "check_same_thread": False}
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    kwargs.update(pool_size=config.pool_size, max_overflow=config.pool_size)
+    if config.db_schema:
+        kwargs["connect_args"] = {"options": f"-csearch_path={config.db_schema}"}
+    engine = create_engine(url, **kwargs)
+    if config.db_schema:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{config.db_schema}"'))
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session
