@@ -100,9 +100,7 @@ def _batches(items: Iterator[Any]) -> Iterator[list[Any]]:
 
 
 def _emit(out: IO[str], result: dict[str, Any], pretty: bool) -> int:
-    if "error" in result and "action" not in result:
-        code = 2
-    elif result.get("error"):
+    if ("error" in result and "action" not in result) or result.get("error"):
         code = 2
     else:
         code = 1 if result.get("action") == "block" else 0
