@@ -14,6 +14,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from hegui.audit import purge
@@ -32,25 +34,38 @@ from hegui.store import make_engine, session_factory, upgrade
 log = logging.getLogger("hegui.gateway")
 
 
-def ensure_admin_key(state: GatewayState) -> None:
+def ensure_admin_key(settings: Settings, factory: sessionmaker[Session], key: bytes) -> None:
     """Install HEGUI_ADMIN_KEY if given; on a store with no key at all, create an admin key and
-    write it to ``<var>/admin.key`` (mode 0600) so a fresh install is usable but never open."""
-    s = state.settings
-    given = s.gateway.admin_key.get_secret_value() if s.gateway.admin_key else os.environ.get("HEGUI_ADMIN_KEY")
-    if given:
-        if keystore.lookup(state.factory, state.key, given) is None:
-            keystore.create_key(state.factory, state.key, "admin", role="admin", api_key=given)
-            log.info("admin key from the environment installed")
-        return
-    if keystore.count_keys(state.factory) == 0:
-        key, _ = keystore.create_key(state.factory, state.key, "admin", role="admin")
-        path = Path(s.var_dir) / "admin.key"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key + "\n")
-        log.warning("no API key existed: an admin key was created and written to the admin.key file",
-                    extra={"path": str(path)})
+    write it to ``<var>/admin.key`` (mode 0600) so a fresh install is usable but never open.
+    Safe when several processes start together (a lost race on the unique hash is fine)."""
+    given = settings.gateway.admin_key.get_secret_value() if settings.gateway.admin_key else os.environ.get("HEGUI_ADMIN_KEY")
+    try:
+        if given:
+            if keystore.lookup(factory, key, given) is None:
+                keystore.create_key(factory, key, "admin", role="admin", api_key=given)
+                log.info("admin key from the environment installed")
+            return
+        if keystore.count_keys(factory) == 0:
+            new, _ = keystore.create_key(factory, key, "admin", role="admin")
+            path = Path(settings.var_dir) / "admin.key"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(new + "\n")
+            log.warning("no API key existed: an admin key was created and written to the admin.key file",
+                        extra={"path": str(path)})
+    except IntegrityError:
+        log.info("admin key installed by another process")
+
+
+def prepare(settings: Settings) -> None:
+    """What must happen once before serving: migrations, the secret key, the first admin key."""
+    engine = make_engine(settings.store, Path(settings.var_dir))
+    try:
+        upgrade(engine)
+        ensure_admin_key(settings, session_factory(engine), settings.key_bytes())
+    finally:
+        engine.dispose()
 
 
 def build_state(settings: Settings) -> GatewayState:
@@ -60,7 +75,7 @@ def build_state(settings: Settings) -> GatewayState:
     state = GatewayState(settings, Guard.from_settings(settings), engine, factory, Upstream(settings.gateway),
                          Metrics(), settings.key_bytes())
     state.pre_checks.extend(DEFAULT_CHECKS)
-    ensure_admin_key(state)
+    ensure_admin_key(settings, factory, state.key)
     return state
 
 
@@ -147,3 +162,7 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The app built from the environment alone (``HEGUI_CONFIG``, ``HEGUI_*``): what each uvicorn
+    worker process calls when ``hegui serve --workers N`` runs several."""
+    return create_app(Settings())
