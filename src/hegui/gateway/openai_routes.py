@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -292,31 +293,37 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
         prefix = label.parts("zh")[0]
         if prefix:
             yield sse(chunk(tpl, kind, prefix))
-        async for line in resp.aiter_lines():
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                ending = "done"
-                break
-            try:
-                obj = json.loads(data)
-            except ValueError:
-                ending = "upstream_bad_chunk"
-                break
-            if not isinstance(obj, dict) or "error" in obj:
-                ending = "upstream_error"
-                break
-            tpl.update({k: obj[k] for k in ("id", "created", "model") if k in obj})
-            text, fin = _delta(obj, kind)
-            finish = fin or finish
-            step = mod.feed(text)
-            if step.release:
-                yield sse(chunk(tpl, kind, step.release))
-            if step.stop is not None:
-                ending = "output_blocked"
-                break
-        if ending in ("done", "incomplete"):
+        try:
+            async for line in resp.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    ending = "done"
+                    break
+                try:
+                    obj = json.loads(data)
+                except ValueError:
+                    ending = "upstream_bad_chunk"
+                    break
+                if not isinstance(obj, dict) or "error" in obj:
+                    ending = "upstream_error"
+                    break
+                tpl.update({k: obj[k] for k in ("id", "created", "model") if k in obj})
+                text, fin = _delta(obj, kind)
+                finish = fin or finish
+                step = mod.feed(text)
+                if step.release:
+                    yield sse(chunk(tpl, kind, step.release))
+                if step.stop is not None:
+                    ending = "output_blocked"
+                    break
+        except httpx.TimeoutException:
+            ending = "upstream_timeout"
+        except httpx.HTTPError:
+            ending = "upstream_closed"  # connection dropped or broken framing before [DONE]
+        if ending != "output_blocked":
+            # The text held back so far is checked and released even when the upstream failed.
             step = mod.finish()
             if step.release:
                 yield sse(chunk(tpl, kind, step.release))
@@ -331,10 +338,11 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
                             {"action": "error" if v.error else "block", "risks": v.risks, "stage": "output"}))
             yield sse("[DONE]")
             return
-        if ending in ("upstream_error", "upstream_bad_chunk"):
+        if ending.startswith("upstream"):
             state.metrics.upstream_errors.labels(ending).inc()
             yield sse({"error": {"message": "上游模型服务在输出中途出错 / the upstream model server failed mid-stream",
                                  "type": "api_error", "code": ending}})
+            yield sse("[DONE]")
             return
         lang = "en" if mod.released and all(ord(ch) < 0x2E80 for ch in mod.released) else "zh"
         suffix = label.parts(lang)[1]
@@ -344,6 +352,9 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
         extra["complete"] = ending == "done"
         yield sse(chunk(tpl, kind, None, finish or "stop", extra))
         yield sse("[DONE]")
+    except (asyncio.CancelledError, GeneratorExit):
+        ending = "client_disconnected"
+        raise
     finally:
         state.spawn(finalize(state, ctx, mod, stack, inp, ending))
 

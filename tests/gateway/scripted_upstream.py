@@ -1,0 +1,141 @@
+"""A scripted OpenAI-compatible model server for the gateway tests and `bench/gateway.py`.
+
+The only stand-in allowed (no LLM runs here). It is a real HTTP server (Starlette under uvicorn,
+in a thread, on 127.0.0.1) so the gateway's httpx client, pooling, timeouts and SSE parsing are
+exercised for real. The answer depends on markers in the last message (or the prompt):
+
+``[slow]`` sleeps ``slow_s`` first; ``[500]`` answers HTTP 500; ``[close]`` streams two deltas and
+drops the connection; ``[miderr]`` streams two deltas then an error object; ``[email]`` answers
+with an e-mail address in its third sentence (blocked by the test policy); ``[pii]`` answers with
+an ID number, a mobile number and a bank card; ``[long]`` streams 400 deltas 10 ms apart; model
+``nope`` is unknown (404). Every request body is kept in ``received``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+ID_CARD = "11010519491231002X"  # valid check digit
+MOBILE = "13812345678"
+BANK_CARD = "6222020200112233446"  # passes Luhn
+EMAIL = "leak.test@example.com"
+
+DEFAULT_ANSWER = "你好！这是测试回答。祝你愉快。"
+EMAIL_ANSWER = f"第一句是正常的。第二句也正常。请联系 {EMAIL} 获取资料。最后一句不应出现。"
+PII_ANSWER = f"好的。他的身份证号是{ID_CARD}，手机号 {MOBILE}，银行卡号 {BANK_CARD}。"
+LONG_ANSWER = "这是一段很长的回答。" * 80
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _last_text(body: dict[str, Any]) -> str:
+    msgs = body.get("messages")
+    if isinstance(msgs, list) and msgs:
+        c = msgs[-1].get("content")
+        if isinstance(c, list):
+            return " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+        return str(c or "")
+    p = body.get("prompt")
+    return " ".join(p) if isinstance(p, list) else str(p or "")
+
+
+class ScriptedUpstream:
+    """Start with ``with ScriptedUpstream() as up:``; ``up.url`` is the ``/v1`` base URL."""
+
+    def __init__(self, *, slow_s: float = 3.0, delta_chars: int = 3, delay_s: float = 0.0) -> None:
+        self.slow_s, self.delta_chars, self.delay_s = slow_s, delta_chars, delay_s
+        self.received: list[dict[str, Any]] = []
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        app = Starlette(routes=[
+            Route("/v1/chat/completions", self._complete, methods=["POST"]),
+            Route("/v1/completions", self._complete, methods=["POST"]),
+            Route("/v1/models", self._models, methods=["GET"]),
+        ])
+        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", access_log=False,
+                             lifespan="off", backlog=2048, timeout_keep_alive=30)
+        self.server = uvicorn.Server(cfg)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ScriptedUpstream:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("scripted upstream did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+    async def _models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [
+            {"id": "scripted", "object": "model", "created": 0, "owned_by": "test"},
+            {"id": "scripted-2", "object": "model", "created": 0, "owned_by": "test"},
+        ]})
+
+    async def _complete(self, request: Request) -> Response:
+        body = await request.json()
+        self.received.append(body)
+        chat = request.url.path.endswith("/chat/completions")
+        q = _last_text(body)
+        if body.get("model") == "nope":
+            return JSONResponse({"error": {"message": "model 'nope' not found", "type": "invalid_request_error",
+                                           "code": "model_not_found"}}, status_code=404)
+        if "[slow]" in q:
+            await asyncio.sleep(self.slow_s)
+        if "[500]" in q:
+            return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
+        answer = (EMAIL_ANSWER if "[email]" in q else PII_ANSWER if "[pii]" in q
+                  else LONG_ANSWER if "[long]" in q else DEFAULT_ANSWER)
+        if not body.get("stream"):
+            choice: dict[str, Any] = ({"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+                                      if chat else {"index": 0, "text": answer, "finish_reason": "stop", "logprobs": None})
+            return JSONResponse({"id": "up-1", "object": "chat.completion" if chat else "text_completion",
+                                 "created": int(time.time()), "model": body.get("model"), "choices": [choice],
+                                 "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})
+        delay = 0.01 if "[long]" in q else self.delay_s
+        return StreamingResponse(self._stream(answer, chat, body.get("model"), q, delay), media_type="text/event-stream")
+
+    async def _stream(self, answer: str, chat: bool, model: Any, q: str, delay: float) -> AsyncIterator[bytes]:
+        def ev(obj: Any) -> bytes:
+            return f"data: {obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)}\n\n".encode()
+
+        def delta(text: str | None, finish: str | None = None) -> dict[str, Any]:
+            c: dict[str, Any] = ({"index": 0, "delta": {"content": text} if text is not None else {}, "finish_reason": finish}
+                                 if chat else {"index": 0, "text": text or "", "finish_reason": finish})
+            return {"id": "up-s", "object": "chat.completion.chunk" if chat else "text_completion",
+                    "created": 1, "model": model, "choices": [c]}
+
+        if chat:
+            yield ev({**delta(None), "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
+        pieces = [answer[i : i + self.delta_chars] for i in range(0, len(answer), self.delta_chars)]
+        for n, p in enumerate(pieces):
+            if n == 2 and "[close]" in q:
+                raise ConnectionResetError("scripted early close")  # uvicorn drops the connection
+            if n == 2 and "[miderr]" in q:
+                yield ev({"error": {"message": "model crashed", "type": "server_error"}})
+                return
+            if delay:
+                await asyncio.sleep(delay)
+            yield ev(delta(p))
+        yield ev(delta(None, "stop"))
+        yield ev("[DONE]")
