@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from hegui.assess.settings import AssessConfig
 from hegui.audit.config import AuditConfig
 from hegui.gateway.config import GatewayConfig
+from hegui.labels.config import LabelsConfig
 from hegui.store.config import StoreConfig
 
 CONFIG_ENV = "HEGUI_CONFIG"
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    labels: LabelsConfig = Field(default_factory=LabelsConfig)
 
     @classmethod
     def settings_customise_sources(
