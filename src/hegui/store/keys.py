@@ -38,8 +38,13 @@ def _hash(secret_key: bytes, api_key: str) -> str:
     return hmac.new(secret_key, b"apikey:" + api_key.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _utc(ts: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; they were written in UTC, so say so (same value on both stores).
+    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
+
+
 def _info(k: ApiKey) -> KeyInfo:
-    return KeyInfo(k.id, k.user, k.role, k.rate_limit_rpm, k.prefix, k.created_at, k.revoked_at)
+    return KeyInfo(k.id, k.user, k.role, k.rate_limit_rpm, k.prefix, _utc(k.created_at), _utc(k.revoked_at))  # type: ignore[arg-type]
 
 
 def create_key(
