@@ -1,0 +1,210 @@
+"""`KeywordDetector`: the keyword library as a detector (registered as ``"keywords"``).
+
+Scoring says what a keyword can and cannot prove. A *strong* term is risky wherever it appears
+(a finding at ``strong_score``, which blocks under the default policy). A *weak* term is risky
+only in context (a bare leader's name, 枪, 政府…): alone it scores ``weak_score`` (reported, and
+flagged where the policy sets a flag threshold, never blocked); it rises when other signals of the
+same risk co-occur in the text: another distinct term of that risk, or a strong term.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hegui.detect.base import DetectorRegistry, Finding
+from hegui.detect.keywords.compiled import (
+    GLOBAL,
+    Compiled,
+    cache_key,
+    compile_lexicons,
+    default_cache_dir,
+    make_matcher,
+    read_cache,
+    write_cache,
+)
+from hegui.detect.keywords.lexicon import LexiconError, load_allow_list, load_lexicon
+from hegui.text import NormalizedText
+
+DEFAULT_LIBRARY_DIR = Path(__file__).resolve().parents[2] / "data" / "keywords"
+
+
+def default_library_files() -> list[Path]:
+    """The shipped library's lexicon files, in a stable order."""
+    return sorted(p for p in DEFAULT_LIBRARY_DIR.glob("*") if p.suffix in (".txt", ".yaml", ".yml") and p.is_file())
+
+
+class KeywordDetector:
+    """Matches the keyword library on normalised text.
+
+    Loading: the compiled form is read from the cache when one matches the files (a few tens of
+    ms); otherwise the lexicons are parsed, normalised and compiled, and the cache is written.
+    ``load_seconds`` and ``compiled_now`` say which happened.
+    """
+
+    def __init__(
+        self,
+        name: str = "keywords",
+        *,
+        extra: Sequence[str | Path] = (),
+        allow: Sequence[str | Path] = (),
+        use_default_library: bool = True,
+        cache_dir: str | Path | None = None,
+        backend: str = "auto",
+        strong_score: float = 0.9,
+        weak_score: float = 0.3,
+        cooccur_step: float = 0.15,
+    ) -> None:
+        for k, v in (("strong_score", strong_score), ("weak_score", weak_score), ("cooccur_step", cooccur_step)):
+            if not 0.0 <= float(v) <= 1.0:
+                raise ValueError(f"{k} 必须在 0 到 1 之间 / {k} must be between 0 and 1, got {v}")
+        self.name = name
+        self.strong_score = float(strong_score)
+        self.weak_score = float(weak_score)
+        self.cooccur_step = float(cooccur_step)
+        self.lexicon_files = (default_library_files() if use_default_library else []) + [Path(p) for p in extra]
+        self.allow_files = [Path(p) for p in allow]
+        if not self.lexicon_files and not self.allow_files:
+            raise ValueError(
+                "关键词检测器没有任何词库（use_default_library 为 false 且未配置 extra） / "
+                "the keyword detector has no lexicon (use_default_library is false and no extra lists)"
+            )
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.backend_option = backend
+        self._lock = threading.Lock()
+        t0 = time.perf_counter()
+        self.compiled, self.compiled_now = self._load()
+        self.matcher = make_matcher(self.compiled, backend)
+        if getattr(self.matcher, "compiled", False) and self.matcher.backend == "hyperscan":
+            self.compiled_now = True
+            write_cache(self.cache_path, self.compiled)
+        self.load_seconds = time.perf_counter() - t0
+
+    @property
+    def backend(self) -> str:
+        return self.matcher.backend
+
+    @property
+    def size(self) -> int:
+        return len(self.compiled.entries)
+
+    def _read(self, p: Path, what: str) -> bytes:
+        try:
+            return p.read_bytes()
+        except FileNotFoundError:
+            raise LexiconError(f"{what}不存在：{p} / {what} file not found: {p}") from None
+        except OSError as e:
+            raise LexiconError(f"无法读取 {p} / cannot read {what} file {p}: {e.strerror or e}") from None
+
+    def _load(self) -> tuple[Compiled, bool]:
+        parts = [b"L" + str(p.name).encode() + b"\0" + self._read(p, "lexicon") for p in self.lexicon_files]
+        parts += [b"A" + self._read(p, "allow-list") for p in self.allow_files]
+        key = cache_key(parts)
+        self.cache_path = self.cache_dir / f"keywords-{key[:32]}.bin"
+        cached = read_cache(self.cache_path)
+        if cached is not None:
+            return cached, False
+        lexicons = [load_lexicon(p) for p in self.lexicon_files]
+        phrases = [a for p in self.allow_files for a in load_allow_list(p)]
+        compiled = compile_lexicons(lexicons, phrases)
+        if self.backend_option == "ahocorasick" or not _hs():
+            write_cache(self.cache_path, compiled)  # the hyperscan path writes once it has the database
+        return compiled, True
+
+    # -- matching -----------------------------------------------------------------------------
+
+    def matches(self, text: str) -> list[tuple[int, int, int]]:
+        """``(entry id, start, end)`` for every unsuppressed term occurrence in ``text`` (normalised)."""
+        c = self.compiled
+        raw = self.matcher.scan(text)
+        if not raw:
+            return []
+        n = len(text)
+        allowed: list[tuple[int, int, int]] = []  # (start, end, entry or GLOBAL)
+        hits: list[tuple[int, int, int]] = []
+        for pid, s, e in raw:
+            before, after = c.bounded[pid]
+            if (before and s > 0 and _word(text[s - 1])) or (after and e < n and _word(text[e])):
+                continue
+            for target in c.allows[pid]:
+                allowed.append((s, e, target))
+            for eid in c.terms[pid]:
+                hits.append((eid, s, e))
+        if allowed:
+            hits = [
+                h for h in hits
+                if not any(a_s <= h[1] and h[2] <= a_e and (t == GLOBAL or t == h[0]) for a_s, a_e, t in allowed)
+            ]
+        return hits
+
+    def detect(self, text: NormalizedText) -> list[Finding]:
+        hits = self.matches(text.text)
+        folded = text.folded
+        if folded is not text.text and folded != text.text:
+            seen = set(hits)
+            hits += [h for h in self.matches(folded) if h not in seen]
+        if not hits:
+            return []
+        return self._findings(hits)
+
+    def detect_batch(self, texts: Sequence[NormalizedText]) -> list[list[Finding]]:
+        return [self.detect(t) for t in texts]
+
+    def _findings(self, hits: list[tuple[int, int, int]]) -> list[Finding]:
+        c = self.compiled
+        # Distinct terms per risk, and which risks have a strong term: the co-occurrence signals.
+        terms_by_risk: dict[str, set[int]] = {}
+        strong_risks: set[str] = set()
+        for eid, _s, _e in hits:
+            risk, strength, _lex, _src = c.entries[eid]
+            terms_by_risk.setdefault(risk, set()).add(c.term_ids[eid])
+            if strength == "strong":
+                strong_risks.add(risk)
+        out: list[Finding] = []
+        seen: set[tuple[str, int, int]] = set()
+        for eid, s, e in sorted(hits, key=lambda h: (h[1], h[2], h[0])):
+            risk, strength, lex, src = c.entries[eid]
+            if (risk, s, e) in seen:
+                continue
+            seen.add((risk, s, e))
+            k = len(terms_by_risk[risk])
+            if strength == "strong":
+                score = self.strong_score
+            else:
+                score = self.weak_score + self.cooccur_step * (k - 1)
+                if risk in strong_risks:
+                    score = max(score, self.strong_score - 0.2)
+                score = min(score, self.strong_score - 0.1)
+            # Evidence names the strength and list, never the matched text (spans locate it).
+            meta: dict[str, Any] = {"strength": strength, "lexicon": lex, "source": src}
+            if strength == "weak":
+                meta["cooccurring_terms"] = k
+            out.append(Finding(risk, s, e, round(score, 4), self.name, f"keyword/{strength} ({lex}: {src})", meta))
+        return out
+
+
+def _word(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _hs() -> bool:
+    from hegui.detect.keywords.matcher import hyperscan_available
+
+    return hyperscan_available()
+
+
+_OPTIONS = {"name", "extra", "allow", "use_default_library", "cache_dir", "backend", "strong_score", "weak_score", "cooccur_step"}
+
+
+@DetectorRegistry.register("keywords")
+def _factory(**options: Any) -> KeywordDetector:
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise ValueError(
+            f"keywords 检测器不支持的选项：{sorted(unknown)} / unknown options for the keywords detector: "
+            f"{sorted(unknown)} (known: {sorted(_OPTIONS)})"
+        )
+    return KeywordDetector(**options)
