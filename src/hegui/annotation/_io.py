@@ -42,11 +42,11 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def read_records(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
+def read_records(path: Path, required: Iterable[str], nonempty: Iterable[str] | None = None) -> list[tuple[int, dict[str, Any]]]:
     """Rows of a JSONL, JSON-array or CSV/TSV file as ``(line number, row)``.
 
-    ``required`` columns must exist in every row (CSV: in the header); a missing one is an error
-    listing what is missing and what the file has.
+    ``required`` columns must exist (CSV: in the header); ``nonempty`` (default: ``required``) must
+    hold a value in every row. A missing one is an error listing what is missing and what the file has.
     """
     path = Path(path)
     text = read_text(path)
@@ -87,8 +87,11 @@ def read_records(path: Path, required: Iterable[str]) -> list[tuple[int, dict[st
             rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
     else:
         raise AnnotationError(f"{path}: 不支持的格式 unsupported format {suffix or '(none)'}; use .jsonl, .json, .csv or .tsv")
+    must = tuple(required if nonempty is None else nonempty)
     for n, row in rows:
-        missing = [c for c in required if row.get(c) in (None, "")]
+        missing = [c for c in must if row.get(c) in (None, "")]
+        if suffix not in (".csv", ".tsv"):
+            missing = sorted({*missing, *(c for c in required if c not in row)})
         if missing:
             raise AnnotationError(f"{path}:{n}: 缺少字段 missing field(s) {', '.join(missing)}")
     return rows
