@@ -25,6 +25,7 @@ from hegui.gateway.checks import DEFAULT_CHECKS
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.logs import configure
 from hegui.gateway.metrics import Metrics
+from hegui.gateway.moderation import offload_checks
 from hegui.gateway.state import GatewayState, RequestContext
 from hegui.gateway.upstream import Upstream
 from hegui.guard import Guard
@@ -75,6 +76,7 @@ def build_state(settings: Settings) -> GatewayState:
     state = GatewayState(settings, Guard.from_settings(settings), engine, factory, Upstream(settings.gateway),
                          Metrics(), settings.key_bytes())
     state.pre_checks.extend(DEFAULT_CHECKS)
+    state.offload_checks = offload_checks(settings.guard.detectors)
     ensure_admin_key(settings, factory, state.key)
     return state
 

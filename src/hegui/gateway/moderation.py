@@ -15,6 +15,13 @@ from hegui.guard import Verdict
 from hegui.policy import Action, Role
 
 _BIG = 20_000  # texts longer than this are checked in a worker thread, not on the event loop
+# Detectors that wait on the network (an external judge): every check goes to a worker thread, or
+# one slow judge call would stall every other request on the event loop.
+NETWORK_DETECTORS = frozenset({"judge", "escalate"})
+
+
+def offload_checks(detector_names: list[str]) -> bool:
+    return any(n in NETWORK_DETECTORS for n in detector_names)
 
 
 def check(state: GatewayState, text: str, role: Role) -> Verdict:
@@ -28,7 +35,7 @@ def check(state: GatewayState, text: str, role: Role) -> Verdict:
 
 
 async def acheck(state: GatewayState, text: str, role: Role) -> Verdict:
-    if len(text) > _BIG:
+    if state.offload_checks or len(text) > _BIG:
         return await run_in_threadpool(check, state, text, role)
     return check(state, text, role)
 

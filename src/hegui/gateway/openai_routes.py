@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.moderation import Outcome, bad_request, check, fail_closed_on_error, moderate, write_audit
@@ -312,7 +313,7 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
                 tpl.update({k: obj[k] for k in ("id", "created", "model") if k in obj})
                 text, fin = _delta(obj, kind)
                 finish = fin or finish
-                step = mod.feed(text)
+                step = await run_in_threadpool(mod.feed, text) if state.offload_checks else mod.feed(text)
                 if step.release:
                     yield sse(chunk(tpl, kind, step.release))
                 if step.stop is not None:
@@ -324,7 +325,7 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
             ending = "upstream_closed"  # connection dropped or broken framing before [DONE]
         if ending != "output_blocked":
             # The text held back so far is checked and released even when the upstream failed.
-            step = mod.finish()
+            step = await run_in_threadpool(mod.finish) if state.offload_checks else mod.finish()
             if step.release:
                 yield sse(chunk(tpl, kind, step.release))
             if step.stop is not None:
@@ -364,7 +365,6 @@ async def finalize(state: GatewayState, ctx: RequestContext, mod: StreamModerato
     """Close the upstream, run the final whole-answer check, write the audit rows."""
     with suppress(Exception):
         await stack.aclose()
-    mod.finish()  # the remainder, if the stream was cut before it was checked
     out = await moderate(state, [mod.text], Role.OUTPUT)
     detail = ending if ending != "done" else ("output_blocked" if out.action is Action.BLOCK else "ok")
     if ending == "done" and out.action is Action.BLOCK and mod.stopped is None:

@@ -51,6 +51,8 @@ class GatewayState:
         self.settings, self.guard, self.engine, self.factory = settings, guard, engine, factory
         self.upstream, self.metrics, self.key = upstream, metrics, key
         self.pre_checks: list[PreCheck] = []
+        # True when a detector waits on the network: checks then run in worker threads.
+        self.offload_checks = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
