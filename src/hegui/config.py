@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from hegui.assess.settings import AssessConfig
 from hegui.audit.config import AuditConfig
+from hegui.console.config import ConsoleConfig
 from hegui.gateway.config import GatewayConfig
 from hegui.labels.config import LabelsConfig
 from hegui.store.config import StoreConfig
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
 
     @classmethod
