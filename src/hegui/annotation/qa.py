@@ -270,7 +270,7 @@ def evaluate(
         "parameters": {"target": target, "confidence": confidence, "method": method, "minimum": minimum, "seed": seed},
         "result": overall["result"],
         "overall": overall,
-        "rules": [{"task": r.task, "kind": r.kind, "version": r.version, "effective": r.effective.isoformat(),
+        "rule_documents": [{"task": r.task, "kind": r.kind, "version": r.version, "effective": r.effective.isoformat(),
                    "labels": len(r.labels), "title": r.title, "path": r.path,
                    "tc260_covered": len(r.risks_covered & _TC260)} for r in rules],
         "batches": batches_out,

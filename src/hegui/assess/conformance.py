@@ -60,7 +60,10 @@ def _annotation(ev: Ev) -> tuple[str, str, str]:
     overall = ann.get("overall") if isinstance(ann.get("overall"), dict) else {}
     res = str(ann.get("result") or overall.get("result") or "")
     st = {"pass": OK, "fail": FAIL}.get(res, NEEDS)
-    return st, f"标注质量报告：{res or '无总体结论'}", f"annotation QA report: {res or 'no overall result'}"
+    detail = ", ".join(f"{k}={overall[k]:.4g}" if isinstance(overall[k], float) else f"{k}={overall[k]}"
+                       for k in ("accuracy", "safety_review_coverage", "errors") if overall.get(k) is not None)
+    detail = f"（{detail}）" if detail else ""
+    return st, f"标注质量报告：{res or '无总体结论'}{detail}", f"annotation QA report: {res or 'no overall result'}{detail.replace('（', ' (').replace('）', ')')}"
 
 
 def _cfg(key: str, zh: str, en: str, check: Callable[[Any], bool | None]) -> Rule:

@@ -77,7 +77,10 @@ def _annotation(ann: dict[str, Any] | None, zh: bool) -> list[dict[str, str]]:
     return [
         _row("标注规则", "Labelling rules", pick("rules", "guidelines", "rules_version"), src, zh),
         _row("标注数量", "Items labelled", pick("items", "labelled", "n_items", "total"), src, zh),
+        _row("标注类型（条目数）", "Types labelled (items)", pick("types"), src, zh),
         _row("标注人员", "Annotators", pick("annotators", "n_annotators"), src, zh),
+        _row("安全标注审核覆盖率", "Safety annotations reviewed", pick("safety_review_coverage"), src, zh),
+        _row("批次决定", "Batch decisions", pick("decisions"), src, zh),
         _row("一致性（Krippendorff α）", "Agreement (Krippendorff α)", pick("alpha", "krippendorff_alpha", "agreement"), src, zh),
         _row("核验合格率", "Verification pass rate", pick("accuracy", "pass_rate", "rate"), src, zh),
         _row("结论", "Result", pick("result"), src, zh),
