@@ -29,7 +29,7 @@ REQUIRED: tuple[str, ...] = ("Label", "ContentProducer", "ProduceID", "ContentPr
 LABEL_VALUES: dict[str, str] = {"1": "generated", "2": "possibly generated", "3": "suspected generated"}
 
 # Allowed characters; ``\"`` is the only escape the standard admits, so it is removed before the check.
-_CHARSET = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]*$')
+_CHARSET = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]*$")
 
 
 class LabelError(ValueError):

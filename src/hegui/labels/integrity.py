@@ -287,7 +287,9 @@ def check(label: AIGCLabel, digest_for: dict[str, str], signer: Signer | None) -
     if not label.ReservedCode2:
         propagation = "first-write" if first else "unsigned"
         if not first:
-            problems.append("ContentPropagator/PropagateID differ from the producer's but ReservedCode2 is empty")
+            problems.append(
+                "ContentPropagator/PropagateID differ from the producer's but ReservedCode2 is empty"
+            )
     else:
         rc2 = parse_code(label.ReservedCode2)
         if rc2 is None or signer is None or signer.algorithm != rc2.algorithm:
