@@ -17,10 +17,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from hegui.assess.settings import AssessConfig
 from hegui.audit.config import AuditConfig
+from hegui.complaints.config import ComplaintsConfig
+from hegui.enforcement.config import EnforcementConfig
 from hegui.console.config import ConsoleConfig
 from hegui.gateway.config import GatewayConfig
+from hegui.identity.config import IdentityConfig
+from hegui.notices.config import NoticesConfig
 from hegui.labels.config import LabelsConfig
 from hegui.store.config import StoreConfig
+from hegui.usage.config import UsageConfig
 
 CONFIG_ENV = "HEGUI_CONFIG"
 
@@ -73,6 +78,11 @@ class Settings(BaseSettings):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    usage: UsageConfig = Field(default_factory=UsageConfig)
+    enforcement: EnforcementConfig = Field(default_factory=EnforcementConfig)
+    complaints: ComplaintsConfig = Field(default_factory=ComplaintsConfig)
+    notices: NoticesConfig = Field(default_factory=NoticesConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
 

@@ -1,0 +1,26 @@
+"""`EnforcementConfig`: thresholds come from the policy's `Duties`; these are the rest."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _abuse_risks() -> dict[str, str]:
+    return {"hg.spam": "spam", "hg.malware": "malware", "hg.fraud": "fraud", "hg.gambling": "marketing"}
+
+
+class EnforcementConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # Overrides of the policy's Duties (None: take the policy's value).
+    strikes_consecutive: int | None = Field(default=None, ge=1)
+    strikes_per_day: int | None = Field(default=None, ge=1)
+    suspensions_before_termination: int | None = Field(default=None, ge=1)
+    # Length of an automatic suspension.
+    suspension_hours: float = Field(default=24.0, gt=0)
+    # Art. 19 abuse patterns: risk id → pattern name; a pattern seen this many times in a day suspends.
+    abuse_risks: dict[str, str] = Field(default_factory=_abuse_risks)
+    abuse_per_day: int = Field(default=3, ge=1)
+    # Requests in one minute that count as a flood (one abuse event per minute; 0: off).
+    flood_rpm: int = Field(default=120, ge=0)

@@ -1,0 +1,48 @@
+"""`IdentityConfig`: how users prove who they are."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class HttpVerifierConfig(BaseModel):
+    """A real-name provider reached over HTTP (the many Chinese 实名认证 services sit behind an adapter)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    # Shared secret for the request signature (HMAC-SHA256 over ``timestamp.body``).
+    secret: SecretStr
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+
+class SmsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # "memory" (development and tests: codes kept in process memory, never logged), "http" (POST to
+    # ``url``) or "module:Class" of your own `SmsSender`.
+    sender: str = "memory"
+    url: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    template_zh: str = "您的验证码是 {code}，{minutes} 分钟内有效。请勿告知他人。"
+    template_en: str = "Your verification code is {code}; it expires in {minutes} minutes. Do not share it."
+
+
+class IdentityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # How an ID number is verified: "offline" (checksum, birth date, region only; for development or
+    # where a contract covers the real check) or "http" (the provider in ``http``).
+    id_verifier: str = Field(default="offline", pattern=r"^(offline|http)$")
+    http: HttpVerifierConfig | None = None
+    sms: SmsConfig = Field(default_factory=SmsConfig)
+    otp_ttl_s: int = Field(default=300, ge=30, le=3600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    otp_resend_interval_s: int = Field(default=60, ge=0)
+    # Accept the old 15-digit ID form (no check digit).
+    allow_15_digit: bool = False
+    # Users with no known age (mobile only) are treated as minors when true.
+    unknown_age_is_minor: bool = False
+    # Requests per day for unverified users where the policy says "limit".
+    unverified_daily_requests: int = Field(default=20, ge=0)
