@@ -103,6 +103,8 @@ def read_yaml(path: Path) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise AnnotationError(f"{path}: YAML 无法解析 invalid YAML: {e}") from None
+    except ValueError as e:  # PyYAML builds dates itself: 2026-13-01 raises here
+        raise AnnotationError(f"{path}: 日期无效 not an ISO date: {e}") from None
 
 
 def parse_date(value: Any, where: str) -> dt.date:

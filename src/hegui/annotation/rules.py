@@ -75,6 +75,8 @@ def parse_rules(text: str, where: str = "<rules>") -> RuleSet:
         meta = yaml.safe_load(m.group(1))
     except yaml.YAMLError as e:
         raise AnnotationError(f"{where}: 前置信息 YAML 无法解析 invalid YAML front matter: {e}") from None
+    except ValueError as e:  # PyYAML builds dates itself: 2026-13-01 raises here
+        raise AnnotationError(f"{where}: 前置信息中日期无效 not an ISO date in the front matter: {e}") from None
     if not isinstance(meta, dict):
         raise AnnotationError(f"{where}: 前置信息须为映射 front matter must be a mapping")
     missing = [k for k in ("task", "kind", "version", "effective", "labels") if meta.get(k) in (None, "", [])]
