@@ -51,7 +51,7 @@ class GuardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Detector names from the registry, run in this order.
-    detectors: list[str] = Field(default_factory=lambda: ["keywords", "pii"])
+    detectors: list[str] = Field(default_factory=lambda: ["pii", "classifier"])  # + "keywords" once it lands
     # Per-detector options, by detector name.
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Texts longer than this are refused with a clear error instead of being checked slowly.
