@@ -100,7 +100,7 @@ def test_unknown_annotator_and_unqualified_annotator(example: Path) -> None:
     people = {p["id"]: p for p in data["people"]}
     assert "people.unknown" in people["ghost"]["flags"] and "people.unqualified" in people["ann04"]["flags"]
     s1 = _batch(data, "S-2026-001")
-    assert s1["decision"] == "re-annotate" and any("unqualified" in r for r in s1["reasons"])
+    assert s1["decision"] == "re-annotate" and any("unqualified" in r["en"] for r in s1["reasons"])
 
 
 def test_overdue_annotator_flagged(example: Path) -> None:

@@ -139,6 +139,15 @@ def evaluate(
                             f"{len(self_reviews)} review(s) by an annotator of the same item (roles must be separate); not counted: {_few(self_reviews)}",
                             "reviews"))
 
+    batches_of: dict[str, set[str]] = defaultdict(set)
+    for a in annotations:
+        batches_of[a.item].add(a.batch)
+    multi_batch = sorted(i for i, b in batches_of.items() if len(b) > 1)
+    if multi_batch:
+        issues.append(Issue("warning", "data.item_in_several_batches", f"{len(multi_batch)} 个条目出现在多个批次：{_few(multi_batch)}",
+                            f"{len(multi_batch)} item id(s) appear in several batches (counted once per batch): {_few(multi_batch)}",
+                            "annotations"))
+
     reviews_by_key: dict[tuple[str, str, str], list[Review]] = defaultdict(list)
     for r in valid_reviews:
         reviews_by_key[r.key].append(r)
@@ -159,7 +168,7 @@ def evaluate(
     for batch, anns in by_batch(annotations).items():
         task = batch_task(anns)
         kind = task_kind(rules, task)
-        reasons: list[str] = []
+        reasons: list[dict[str, str]] = []
         if len({a.task for a in anns}) > 1:
             issues.append(Issue("error", "batch.mixed_tasks", f"批次 {batch} 混有多个任务 {sorted({a.task for a in anns})}",
                                 f"batch {batch} mixes tasks {sorted({a.task for a in anns})}", batch))
@@ -181,18 +190,22 @@ def evaluate(
         n_bad_labels = sum(a.key in bad_label for a in anns)
         if kind == "functional" and illegal:
             decision = "discard"
-            reasons.append(f"illegal content found in {len(illegal)} item(s) of a functional batch (TC260-003 §5.3)")
+            reasons.append(_r(f"功能性标注批次中 {len(illegal)} 条含违法内容，整批作废（TC260-003 §5.3）",
+                              f"illegal content found in {len(illegal)} item(s) of a functional batch (TC260-003 §5.3)"))
         elif unreviewed or not reviewed:
             decision = "pending"
-            reasons.append(f"{len(unreviewed)} planned annotation review(s) missing" if unreviewed else "nothing reviewed")
+            reasons.append(_r(f"缺 {len(unreviewed)} 条应审核的标注", f"{len(unreviewed)} planned annotation review(s) missing")
+                           if unreviewed else _r("尚无审核", "nothing reviewed"))
         elif n_bad_people or n_bad_labels or rate["accuracy"] < target:
             decision = "re-annotate"
             if rate["accuracy"] < target:
-                reasons.append(f"accuracy {rate['accuracy']:.4f} < target {target}")
+                reasons.append(_r(f"准确率 {rate['accuracy']:.4f} 低于目标 {target}", f"accuracy {rate['accuracy']:.4f} < target {target}"))
             if n_bad_people:
-                reasons.append(f"{n_bad_people} annotation(s) by unknown, unqualified or overdue annotators")
+                reasons.append(_r(f"{n_bad_people} 条标注出自未登记、无资格或复训逾期的人员",
+                                  f"{n_bad_people} annotation(s) by unknown, unqualified or overdue annotators"))
             if n_bad_labels:
-                reasons.append(f"{n_bad_labels} annotation(s) with labels outside the rules in force")
+                reasons.append(_r(f"{n_bad_labels} 条标注使用了生效规则之外的标签",
+                                  f"{n_bad_labels} annotation(s) with labels outside the rules in force"))
         else:
             decision = "accept"
         ratings: dict[str, dict[str, str]] = defaultdict(dict)
@@ -278,6 +291,10 @@ def evaluate(
         "label_counts": dict(Counter(lab for a in annotations for lab in a.labels).most_common()),
         "issues": issues_d,
     }
+
+
+def _r(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}
 
 
 def _round(x: float | None) -> float | None:
