@@ -34,6 +34,16 @@ class Labeller:
         secret = settings.key_bytes() if cfg.algorithm == "hmac-sha256" else None
         return cls(cfg, integrity.load_signer(cfg.algorithm, key_path, secret))
 
+    @staticmethod
+    def verifier_from_settings(settings: Any) -> Signer | None:
+        """The configured key for checking signatures, or None when no key was ever created
+        (verifying must not mint a new key as a side effect)."""
+        cfg: LabelsConfig = settings.labels
+        key_path = cfg.key_path or Path(settings.var_dir) / "labels" / f"{cfg.algorithm}.key"
+        if cfg.algorithm != "hmac-sha256" and not key_path.exists():
+            return None
+        return Labeller.from_settings(settings).signer
+
     def check_size(self, data: bytes) -> None:
         if len(data) > self.config.max_bytes:
             raise LabelError(
