@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages that tests need: Chromium (console and report tests), exiftool and ffmpeg/ffprobe
 # (independent readers for the labelling tests).
-DEB_PACKAGES := chromium fonts-noto-cjk libimage-exiftool-perl ffmpeg
+DEB_PACKAGES := chromium fonts-noto-cjk libimage-exiftool-perl libarchive-zip-perl ffmpeg
 PG_HOST ?= 127.0.0.1
 
 .PHONY: run test venv system-deps postgres lint models bench clean

@@ -29,10 +29,15 @@ class Labelled:
     label: dict[str, str] = field(default_factory=dict)
 
 
-def _atomic_write(dst: Path, data: bytes) -> None:
+def _atomic_write(dst: Path, data: bytes, mode: int | None = None) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".hegui-", dir=dst.parent)
+    if mode is None:  # mkstemp makes 0600; give the output the permissions a normal file gets
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, dst)
@@ -107,7 +112,7 @@ def label_file(
     if implicit:
         out, label_obj = labeller.apply(out, dst.name, label=label, as_propagator=as_propagator, style=style)
         lab = label_obj.to_dict()
-    _atomic_write(dst, out)
+    _atomic_write(dst, out, src.stat().st_mode & 0o777)
     return Labelled(str(src), str(dst), h.name, info, lab)
 
 
