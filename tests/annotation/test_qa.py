@@ -187,3 +187,12 @@ def test_report_feeds_assessment_and_filing(example: Path, tmp_path: Path) -> No
     assert rows["Types labelled (items)"] == "functional: 260; safety: 40"
     assert "safety-risk v1.1" in rows["Labelling rules"]
     assert rows["Result"] == "pass"
+
+
+def test_intervals_match_statsmodels(example: Path) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    data = run_qa(example)
+    for row in [*data["batches"], *(p for p in data["people"] if p["reviewed"]), data["overall"]]:
+        lo, hi = proportion_confint(row["correct"], row["reviewed"], alpha=0.05, method="wilson")
+        assert row["ci"] == pytest.approx([lo, hi], abs=1e-12)

@@ -62,3 +62,17 @@ def test_sample_is_seeded_and_order_free() -> None:
     assert a != sample_items(items, 50, 8, "B1")
     assert a != sample_items(items, 50, 7, "B2")
     assert sample_items(items[:10], 50, 7, "B1") == sorted(items[:10])
+
+
+@pytest.mark.parametrize("p", [0.9, 0.95, 0.98, 0.99])
+def test_plans_against_statsmodels(p: float) -> None:
+    """Each plan is the smallest n with the property it claims, checked with statsmodels' intervals."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    n = sampling_plan(10**9, p, 0.95, "wilson", minimum=0).n0
+    assert proportion_confint(n, n, alpha=0.05, method="wilson")[0] >= p
+    assert proportion_confint(n - 1, n - 1, alpha=0.05, method="wilson")[0] < p
+    # zero-failure: one-sided 95 % Clopper–Pearson lower bound (= two-sided 90 % 'beta') reaches p
+    n = sampling_plan(10**9, p, 0.95, "binomial", minimum=0).n0
+    assert proportion_confint(n, n, alpha=0.10, method="beta")[0] >= p - 1e-12
+    assert proportion_confint(n - 1, n - 1, alpha=0.10, method="beta")[0] < p

@@ -90,9 +90,11 @@ def agreement(ratings: dict[str, dict[str, Value]], min_pair_items: int = 2) -> 
     """
     multi = {i: r for i, r in ratings.items() if len(r) >= 2}
     pairs: list[dict[str, object]] = []
-    annotators = sorted({a for r in multi.values() for a in r})
-    for x, y in combinations(annotators, 2):
-        shared = sorted(i for i, r in multi.items() if x in r and y in r)
+    shared_by_pair: dict[tuple[str, str], list[str]] = {}
+    for i, r in multi.items():  # one pass over items, not one per pair: many annotators stay cheap
+        for x, y in combinations(sorted(r), 2):
+            shared_by_pair.setdefault((x, y), []).append(i)
+    for (x, y), shared in sorted(shared_by_pair.items()):
         if len(shared) >= min_pair_items:
             k = cohen_kappa([multi[i][x] for i in shared], [multi[i][y] for i in shared])
             pairs.append({"annotators": [x, y], "items": len(shared), "kappa": k})
