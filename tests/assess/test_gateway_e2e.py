@@ -35,11 +35,17 @@ def _free_port() -> int:
 
 def test_assess_through_gateway(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "HEGUI_ADMIN_KEY": "hegui-test-admin-key-0123456789", "HEGUI_VAR_DIR": str(tmp_path / "var")}
+    from hegui.detect import DetectorRegistry
+
+    # The keyword detector joins once it is built; until then the PII detector alone.
+    detectors = [n for n in ("keywords", "pii") if n in DetectorRegistry.names()]
+    env = {**os.environ, "HEGUI_ADMIN_KEY": "hegui-test-admin-key-0123456789", "HEGUI_VAR_DIR": str(tmp_path / "var"),
+           "HEGUI_GUARD__DETECTORS": json.dumps(detectors), "HEGUI_AUDIT__PURGE_INTERVAL_S": "0"}
     with ScriptedUpstream() as up:
         gw = subprocess.Popen(
             [HEGUI, "serve", "--host", "127.0.0.1", "--port", str(port), "--upstream", up.url],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+            # A file, not a pipe: nobody reads a pipe while assess runs, and a full pipe stalls the gateway.
+            env=env, stdout=(tmp_path / "gateway.log").open("wb"), stderr=subprocess.STDOUT, cwd=tmp_path,
         )
         try:
             for _ in range(150):
@@ -49,7 +55,7 @@ def test_assess_through_gateway(tmp_path: Path) -> None:
                 except httpx.HTTPError:
                     pass
                 if gw.poll() is not None:
-                    pytest.fail(f"hegui serve exited: {gw.stdout.read().decode()[-2000:] if gw.stdout else ''}")
+                    pytest.fail(f"hegui serve exited: {(tmp_path / 'gateway.log').read_text()[-2000:]}")
                 time.sleep(0.2)
             out = tmp_path / "run"
             r = subprocess.run(

@@ -23,9 +23,18 @@ def verify_cmd(
 ) -> None:
     """Walk the whole chain. Exit 0: intact; 1: an edited, deleted or reordered row was found."""
     from hegui.audit import verify
+    from hegui.store import current
 
     settings = settings_or_die(config)
-    res = verify(open_store(settings, migrate=False), settings.key_bytes())
+    factory = open_store(settings, migrate=False)
+    try:
+        if current(factory.kw["bind"]) is None:
+            die("the store has no schema yet: run `hegui db upgrade` (or start `hegui serve`) first")
+        res = verify(factory, settings.key_bytes())
+    except typer.Exit:
+        raise
+    except Exception as e:
+        die(f"cannot read the audit log: {type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}")
     if as_json:
         typer.echo(json.dumps({"ok": res.ok, "rows": res.rows, "problems": res.problems}, ensure_ascii=False))
     else:
