@@ -43,7 +43,9 @@ def make_settings(var_dir: Path, upstream_url: str | None, **gateway: Any) -> An
     gw: dict[str, Any] = {"upstream_url": upstream_url, "admin_key": ADMIN_KEY, "read_timeout_s": 1.5,
                           "connect_retries": 1, "max_body_bytes": 4096, **gateway}
     return Settings(policy=str(write_policy(var_dir)), var_dir=var_dir, secret_key="test-secret-key",
-                    guard={"detectors": ["pii"]}, gateway=gw, audit={"purge_interval_s": 0})
+                    guard={"detectors": ["pii"]}, gateway=gw, audit={"purge_interval_s": 0},
+                    # The service duties have their own tests (tests/services): no strikes, no notice here.
+                    enforcement={"enabled": False}, notices={"once_in_chat": False})
 
 
 class LogCapture(logging.Handler):

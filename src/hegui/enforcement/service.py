@@ -113,18 +113,23 @@ def _write_audit(factory: sessionmaker[Session], key: bytes, audit: list[AuditEn
 
 
 def strike(factory: sessionmaker[Session], key: bytes, cfg: EnforcementConfig, th: Thresholds, account: str,
-           risks: Sequence[str], *, abuse: Sequence[str] = (), now: datetime | None = None) -> dict[str, Any]:
-    """Count one blocked input (and any abuse pattern it shows); suspend or terminate at the thresholds."""
+           risks: Sequence[str], *, abuse: Sequence[str] = (), count: bool = True,
+           now: datetime | None = None) -> dict[str, Any]:
+    """Count one blocked input (and any abuse pattern it shows); suspend or terminate at the thresholds.
+
+    ``count=False`` records only the abuse pattern of an input that was not blocked (flagged, say).
+    """
     now = now or datetime.now(UTC)
     audit: list[AuditEntry] = []
     with factory() as s, s.begin():
         st = _locked(s, account)
         _roll_day(st, now)
-        st.strikes_total += 1
-        st.consecutive += 1
-        st.day_strikes += 1
         st.updated_at = now
-        _event(s, audit, account, "strike", now, risks=risks)
+        if count:
+            st.strikes_total += 1
+            st.consecutive += 1
+            st.day_strikes += 1
+            _event(s, audit, account, "strike", now, risks=risks)
         if abuse:
             st.day_abuse += 1
             _event(s, audit, account, "abuse", now, risks=risks, reason="pattern: " + ",".join(abuse))

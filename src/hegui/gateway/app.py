@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hegui.audit import purge
 from hegui.config import Settings
-from hegui.gateway import admin, openai_routes
+from hegui.console.mount import mount_console, texts_loop
+from hegui.gateway import admin, openai_routes, services
 from hegui.gateway.checks import DEFAULT_CHECKS
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.logs import configure
@@ -102,11 +103,14 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purger = asyncio.create_task(_purge_loop(st)) if settings.audit.purge_interval_s else None
+        texts = asyncio.create_task(texts_loop(st)) if settings.console.enabled else None
         try:
             yield
         finally:
             if purger:
                 purger.cancel()
+            if texts:
+                texts.cancel()
             await st.drain()
             await st.upstream.aclose()
             st.engine.dispose()
@@ -161,6 +165,8 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
 
     app.include_router(openai_routes.router)
     app.include_router(admin.router)
+    mount_console(app, st)  # the web console at /console
+    services.install(app, st)  # identity, usage, sanctions, complaints (pre-checks, hooks, routers)
     return app
 
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.moderation import Outcome, bad_request, check, fail_closed_on_error, moderate, write_audit
+from hegui.gateway.notices import add_notices, notice_texts
 from hegui.gateway.state import GatewayState, RequestContext, log
 from hegui.gateway.streaming import StreamModerator
 from hegui.gateway.upstream import Target
@@ -182,6 +183,8 @@ async def complete(request: Request, kind: str) -> Response:
     if inp.error:
         await write_audit(state, ctx, status=503, inp=inp, out=None, detail="moderation_failed", raise_on_failure=False)
     fail_closed_on_error(state, inp)
+    for hook in state.input_hooks:  # sanctions: a blocked input is a strike
+        await hook(state, ctx, inp)
     if inp.action is Action.BLOCK:
         await write_audit(state, ctx, status=200, inp=inp, out=None, detail="input_blocked")
         if stream:
@@ -241,6 +244,7 @@ async def finish_answer(state: GatewayState, ctx: RequestContext, data: dict[str
     if out.action is Action.BLOCK:
         state.metrics.stream_stops.inc()
     data["hegui"] = meta(state, "output", out if out.action is not Action.ALLOW else inp, lang)
+    add_notices(ctx, data, kind, lang)  # rest reminders, the one-time disclosure (hegui.usage)
     await write_audit(state, ctx, status=200, inp=inp, out=out, detail="output_blocked" if out.action is Action.BLOCK else "ok")
     headers = {"X-Request-Id": ctx.request_id}
     if state.settings.gateway.label.enabled:
@@ -346,6 +350,8 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
             yield sse("[DONE]")
             return
         lang = "en" if mod.released and all(ord(ch) < 0x2E80 for ch in mod.released) else "zh"
+        for note in notice_texts(ctx, lang):  # rest reminders, the one-time disclosure
+            yield sse(chunk(tpl, kind, "\n\n" + note))
         suffix = label.parts(lang)[1]
         if suffix:
             yield sse(chunk(tpl, kind, suffix))

@@ -43,6 +43,8 @@ class RequestContext:
 
 
 PreCheck = Callable[["GatewayState", RequestContext], Awaitable[None]]
+# Called with the input moderation outcome before the request goes on (sanctions count strikes here).
+InputHook = Callable[["GatewayState", RequestContext, Any], Awaitable[None]]
 
 
 class GatewayState:
@@ -51,6 +53,8 @@ class GatewayState:
         self.settings, self.guard, self.engine, self.factory = settings, guard, engine, factory
         self.upstream, self.metrics, self.key = upstream, metrics, key
         self.pre_checks: list[PreCheck] = []
+        self.input_hooks: list[InputHook] = []
+        self.services: Any = None  # hegui.gateway.services.Services, set by `services.install`
         # True when a detector waits on the network: checks then run in worker threads.
         self.offload_checks = False
         self._tasks: set[asyncio.Task[Any]] = set()

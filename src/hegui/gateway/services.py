@@ -1,0 +1,162 @@
+"""The service duties in the request path: sanctions, real-name identity, usage limits, strikes.
+
+`install` adds three pre-checks after authentication and the rate limit (a sanctioned user is
+refused with the reason; an unverified user is refused or limited as the policy's `Duties` say;
+minors' limits, quiet hours and reminders apply), one input hook (each blocked input is a strike;
+Art. 19 abuse patterns are counted), the blocklist detector, and the routers. The checks apply to
+the generation routes only: a suspended user can still read notices, appeal, complain and ask for
+their data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from hegui.complaints.service import StoreSource
+from hegui.detect.blocklist import BlocklistDetector
+from hegui.enforcement import service as enforcement
+from hegui.enforcement.service import Thresholds
+from hegui.gateway.errors import GatewayError, store_failed
+from hegui.gateway.state import GatewayState, RequestContext
+from hegui.identity import service as identity
+from hegui.identity.providers import IdVerifier, SmsSender, make_sender, make_verifier
+from hegui.notices import texts
+from hegui.policy import Action, Duties
+from hegui.store.models import RateWindow
+from hegui.usage import service as usage
+
+GENERATION_ROUTES = frozenset({"/v1/chat/completions", "/v1/completions"})
+
+
+@dataclass(slots=True)
+class Services:
+    duties: Duties
+    thresholds: Thresholds
+    verifier: IdVerifier
+    sender: SmsSender
+    blocklist: BlocklistDetector | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def services_of(state: GatewayState) -> Services:
+    return state.services  # type: ignore[no-any-return]
+
+
+def applies(ctx: RequestContext) -> bool:
+    return ctx.route in GENERATION_ROUTES and ctx.key is not None and ctx.key.role != "admin"
+
+
+async def _store(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a store call in a thread; a store failure refuses the request (fail closed)."""
+    try:
+        return await run_in_threadpool(lambda: fn(*args, **kwargs))
+    except GatewayError:
+        raise
+    except Exception as e:
+        raise store_failed() from e
+
+
+async def sanction_check(state: GatewayState, ctx: RequestContext) -> None:
+    if not applies(ctx) or not state.settings.enforcement.enabled:
+        return
+    st = await _store(enforcement.get_standing, state.factory, ctx.user_pseudo)
+    err = enforcement.refusal_for(st)
+    if err is not None:
+        raise err
+
+
+async def identity_check(state: GatewayState, ctx: RequestContext) -> None:
+    if not applies(ctx):
+        return
+    view = await _store(identity.view, state.factory, state.settings.identity, ctx.user_pseudo)
+    ctx.extra["identity"] = view
+    if not view.verified and services_of(state).duties.unverified_users == "refuse":
+        raise GatewayError(403, "real_name_required",
+                           "请先完成实名认证：POST /v1/hegui/identity（姓名与身份证号，或手机号）",
+                           "please verify your real identity first: POST /v1/hegui/identity (name and ID number, or mobile)")
+
+
+async def usage_check(state: GatewayState, ctx: RequestContext) -> None:
+    if not applies(ctx):
+        return
+    s, svc = state.settings, services_of(state)
+    view = ctx.extra.get("identity")
+    if view is None:
+        view = await _store(identity.view, state.factory, s.identity, ctx.user_pseudo)
+    cap = s.identity.unverified_daily_requests if (not view.verified and svc.duties.unverified_users == "limit") else None
+    if s.usage.enabled:
+        res = await _store(usage.record, state.factory, s.usage, ctx.user_pseudo, minor=view.minor,
+                           remind=svc.duties.anti_addiction_scope == "all" or view.minor, daily_request_cap=cap,
+                           want_notice=s.notices.once_in_chat)
+        notes: list[dict[str, str]] = ctx.extra.setdefault("notices", [])
+        if res.first_notice:
+            notes.append({"kind": "disclosure", "zh": texts.chat_disclosure(s, "zh"), "en": texts.chat_disclosure(s, "en")})
+        if res.reminder_minutes is not None:
+            m = res.reminder_minutes
+            notes.append({"kind": "reminder", "zh": texts.reminder(s, "zh", m), "en": texts.reminder(s, "en", m)})
+    if s.enforcement.enabled and s.enforcement.flood_rpm and ctx.key is not None:
+        await _flood(state, ctx)
+
+
+async def _flood(state: GatewayState, ctx: RequestContext) -> None:
+    import time
+
+    minute = int(time.time() // 60)
+    assert ctx.key is not None
+
+    def count() -> int:
+        with state.factory() as sess:
+            n = sess.execute(select(RateWindow.count).where(RateWindow.key_id == ctx.key.id, RateWindow.window == minute)).scalar()
+            return int(n or 0)
+
+    cfg = state.settings.enforcement
+    if await _store(count) <= cfg.flood_rpm:
+        return
+    st = await _store(enforcement.flood, state.factory, state.key, cfg, services_of(state).thresholds, ctx.user_pseudo, minute)
+    if st is not None and (err := enforcement.refusal_for(st)) is not None:
+        raise err
+
+
+async def on_input(state: GatewayState, ctx: RequestContext, inp: Any) -> None:
+    """After input moderation: a blocked input is a strike; abuse-pattern risks are counted."""
+    cfg = state.settings.enforcement
+    if not applies(ctx) or not cfg.enabled:
+        return
+    risks = [r for r in inp.risks if not r.startswith("pii.")] or list(inp.risks)
+    abuse = sorted({cfg.abuse_risks[r] for r in risks if r in cfg.abuse_risks})
+    th = services_of(state).thresholds
+    if inp.action is Action.BLOCK:
+        await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse)
+    else:
+        await _store(enforcement.clean_input, state.factory, ctx.user_pseudo)
+        if abuse:
+            await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse, count=False)
+
+
+def install(app: FastAPI, state: GatewayState) -> Services:
+    """Wire the service duties into ``state`` and ``app`` (called by the app factory)."""
+    from hegui.gateway import service_routes
+
+    s = state.settings
+    duties = state.guard.policy.duties
+    svc = Services(duties=duties, thresholds=Thresholds.of(s.enforcement, duties),
+                   verifier=make_verifier(s.identity), sender=make_sender(s.identity.sms))
+    if s.complaints.enabled:
+        bl = next((d for d in state.guard.detectors if isinstance(d, BlocklistDetector)), None)
+        if bl is None:
+            bl = BlocklistDetector(containment=s.complaints.blocklist_containment)
+            state.guard.detectors.append(bl)
+        bl.source, bl.refresh_s = StoreSource(state.factory), s.complaints.blocklist_refresh_s
+        bl.invalidate()
+        svc.blocklist = bl
+    state.services = svc
+    state.pre_checks.extend([sanction_check, identity_check, usage_check])
+    state.input_hooks.append(on_input)
+    app.include_router(service_routes.router)
+    app.include_router(service_routes.admin_router)
+    return svc
