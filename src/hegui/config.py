@@ -7,7 +7,10 @@ model in its own module and adds one field here.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,7 @@ class GuardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Detector names from the registry, run in this order.
-    detectors: list[str] = Field(default_factory=lambda: ["pii", "classifier"])  # + "keywords" once it lands
+    detectors: list[str] = Field(default_factory=lambda: ["keywords", "pii", "classifier"])
     # Per-detector options, by detector name.
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Texts longer than this are refused with a clear error instead of being checked slowly.
@@ -102,17 +105,68 @@ class Settings(BaseSettings):
         """The secret key as bytes, creating and keeping a random one under var/ if none was set."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode("utf-8")
-        path = self.var_dir / "secret.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(os.urandom(32).hex())
-        return path.read_text().strip().encode("utf-8")
+        return installation_key(self.var_dir / "secret.key")
 
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used, with the reason in words."""
+
+
+_KEY_WAIT_S = 2.0
+
+
+def installation_key(path: Path) -> bytes:
+    """The key kept in ``path``, created on first use; safe when several processes start at once.
+
+    Why not "create if missing": two workers starting together both saw no file, and the slower one
+    failed with FileExistsError (or, worse, read the file before the winner had written it). The
+    key is written to a private temporary file first and then hard-linked into place, which
+    either succeeds atomically (we won) or fails with FileExistsError (another process won: read
+    its key). A reader never sees a half-written key; an empty file left by an older version that
+    crashed mid-write is waited for briefly, then reported as a clear error.
+    """
+    try:
+        return _read_key(path, wait=True)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = os.urandom(32).hex()
+    fd, tmp = tempfile.mkstemp(prefix=".secret.key.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        return _read_key(path, wait=True)
+    except OSError:
+        # A file system without hard links: exclusive create, then write (readers wait for it).
+        try:
+            fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _read_key(path, wait=True)
+        with os.fdopen(fd2, "w") as fh:
+            fh.write(key)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return key.encode("utf-8")
+
+
+def _read_key(path: Path, *, wait: bool) -> bytes:
+    """The stripped key in ``path``; an empty file is waited for (another process is writing it)."""
+    deadline = time.monotonic() + (_KEY_WAIT_S if wait else 0.0)
+    while True:
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key.encode("utf-8")
+        if time.monotonic() >= deadline:
+            raise ConfigError(
+                f"{path} is empty (a key file left half-written?): delete it to create a new key, "
+                "or set HEGUI_SECRET_KEY"
+            )
+        time.sleep(0.01)
 
 
 class _YamlSource(PydanticBaseSettingsSource):

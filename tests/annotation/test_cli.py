@@ -84,8 +84,10 @@ def test_sample_review_report_round_trip(tmp_path: Path) -> None:
 
     out = tmp_path / "report"
     r = _run("report", ann, "-r", EXAMPLE / "rules", "--roster", EXAMPLE / "roster.yaml", "--reviews", norm,
-             "--as-of", "2026-07-01", "-o", out)
+             "--as-of", "2026-07-01", "-o", out, "--lang", "both")
     assert r.exit_code == 0, r.output
+    assert "Annotation QA report" in (out / "report.en.md").read_text("utf-8")
+    assert "数据标注质量报告" in (out / "report.md").read_text("utf-8")
     summary = json.loads(r.stdout)
     assert summary["result"] == "pass" and summary["accuracy"] == 1.0
     assert summary["decisions"] == {"accept": 3, "re-annotate": 0, "discard": 0, "pending": 0}

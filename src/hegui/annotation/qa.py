@@ -238,6 +238,8 @@ def evaluate(
             "qualified_on": p.qualified_on.isoformat() if p and p.qualified_on else None,
             "retrain_due": p.retrain_due.isoformat() if p and p.retrain_due else None,
             "trainings": len(p.trainings) if p else 0,
+            "training_hours": sum(t.hours or 0 for t in p.trainings) if p else 0,
+            "last_training": p.trainings[-1].date.isoformat() if p and p.trainings else None,
             "annotations": len(mine), "reviews_done": sum(r.reviewer == person for r in reviews),
             **_rate(sum(bool(ok(a)) for a in rev), len(rev), confidence),
             "flags": sorted(flagged.get(person, set())),

@@ -21,6 +21,6 @@ def build_report(data: dict[str, Any], lang: str = "zh") -> Report:
     return Report("annotation", title, {**data, "decisions_zh": DECISIONS_ZH}, lang=lang)
 
 
-def write_annotation_report(data: dict[str, Any], out_dir: Path, lang: str = "zh") -> dict[str, Path]:
-    """``report.{html,md,json}`` in ``out_dir`` (other languages: ``report.<lang>.*`` beside it)."""
-    return write_report(build_report(data, lang), out_dir, stem="report")
+def write_annotation_report(data: dict[str, Any], out_dir: Path, lang: str = "zh", stem: str = "report") -> dict[str, Path]:
+    """``<stem>.{html,md,json}`` in ``out_dir``; ``report.json`` is what the assessment reads."""
+    return write_report(build_report(data, lang), out_dir, stem=stem)

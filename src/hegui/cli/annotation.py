@@ -229,7 +229,7 @@ def report(
     min_sample: MinOpt = 100,
     seed: SeedOpt = 20231,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date for roster status (default today).")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    lang: Annotated[str, typer.Option("--lang", help="zh, en, or both (zh as report.*, en as report.en.*).")] = "zh",
 ) -> None:
     """标注质量报告 The QA report: every check, batch decisions, accuracy, agreement. Exit 1 if any error."""
     from hegui.annotation import AnnotationError, load_roster, load_rules
@@ -237,8 +237,8 @@ def report(
     from hegui.annotation.qa import evaluate
     from hegui.annotation.report import write_annotation_report
 
-    if lang not in ("zh", "en"):
-        _die("--lang 须为 zh 或 en  must be zh or en")
+    if lang not in ("zh", "en", "both"):
+        _die("--lang 须为 zh、en 或 both  must be zh, en or both")
     on = _date(as_of)
     try:
         rs = load_rules(rules)
@@ -249,9 +249,11 @@ def report(
                         minimum=min_sample, seed=seed, as_of=on, prior_issues=issues + more)
     except (AnnotationError, ValueError) as e:
         _die(str(e))
-    paths = write_annotation_report(data, out, lang)
+    paths = write_annotation_report(data, out, "zh" if lang == "both" else lang)
+    if lang == "both":
+        write_annotation_report(data, out, "en", stem="report.en")
     for i in data["issues"]:
-        typer.echo(f"{i['severity']} {i['code']}: {i['message_zh'] if lang == 'zh' else i['message_en']}", err=True)
+        typer.echo(f"{i['severity']} {i['code']}: {i['message_en'] if lang == 'en' else i['message_zh']}", err=True)
     ov = data["overall"]
     typer.echo(json.dumps({"result": data["result"], "accuracy": ov["accuracy"], "ci": ov["ci"], "alpha": ov["alpha"],
                            "decisions": ov["decisions"], "errors": ov["errors"], "warnings": ov["warnings"],

@@ -1,10 +1,10 @@
-"""Tables of the console: staff accounts and their sessions (migration ``0003_console``)."""
+"""Tables of the console: staff accounts, their sessions, edited texts (migration ``0003_console``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hegui.store.base import Base
@@ -40,3 +40,15 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TextOverride(Base):
+    """A user-facing text edited in the console (label text, notices), stored as JSON by section.
+    It overrides the configuration file until removed, so staff need no redeploy to fix wording."""
+
+    __tablename__ = "text_overrides"
+
+    section: Mapped[str] = mapped_column(String(32), primary_key=True)  # "label" | "notices"
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(64))

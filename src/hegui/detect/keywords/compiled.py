@@ -16,9 +16,9 @@ import logging
 import os
 import struct
 import tempfile
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from hegui.detect.keywords.lexicon import Lexicon, Strength
 from hegui.detect.keywords.matcher import AhoCorasickMatcher, HyperscanMatcher, Matcher, hyperscan_available
@@ -45,42 +45,102 @@ def _is_word(c: str) -> bool:
 
 @dataclass(slots=True)
 class Compiled:
-    """Patterns (normalised literals) and what each one means.
+    """Patterns (normalised literals) and what each one means, in flat arrays.
 
-    ``terms[pid]`` lists entry ids the pattern reports; ``allows[pid]`` lists entry ids it
-    suppresses (``GLOBAL`` = all). ``entries[i]`` = (risk, strength, lexicon name, source).
-    ``bounded[pid]`` = (needs a non-alphanumeric before, after): Latin terms such as ``av`` or
-    ``qq`` must not fire inside ``java`` or ``qqq123``.
+    Flat arrays because a library of ~100,000 terms must load in a few milliseconds: one Python
+    object per entry would cost more than scanning a document. For pattern ``pid``:
+    ``term_ids[term_off[pid]:term_off[pid + 1]]`` are the entry ids it reports; ``allows.get(pid)``
+    the entry ids it suppresses (``GLOBAL`` = all); ``bounded[pid]`` bit 1/2 = needs a
+    non-alphanumeric character before/after it (Latin terms such as ``av`` must not fire inside
+    ``java``). For entry ``e``: ``risks[risk_idx[e]]``, ``strong[e]``, ``lexicons[lex_idx[e]]``,
+    ``sources[src_idx[e]]``, and ``dist[e]`` (the id of its distinct normalised term, for
+    co-occurrence counting).
     """
 
-    patterns: list[str]
-    terms: list[list[int]]
-    allows: list[list[int]]
-    bounded: list[tuple[bool, bool]]
-    entries: list[tuple[str, str, str, str]]
-    term_ids: list[int] = field(default_factory=list)  # entry id → distinct-term id (for co-occurrence)
+    patterns_blob: str  # patterns joined by "\n" (a term never contains a line break)
+    term_off: array
+    term_ids: array
+    allows: dict[int, list[int]]
+    bounded: bytes
+    risk_idx: array
+    strong: bytes
+    lex_idx: array
+    src_idx: array
+    dist: array
+    clen: array  # pattern length in characters
+    blen: array  # pattern length in UTF-8 bytes
+    risks: list[str]
+    lexicons: list[str]
+    sources: list[str]
     hsdb: bytes | None = None
+    _patterns: list[str] | None = field(default=None, repr=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "patterns": self.patterns,
-            "terms": self.terms,
-            "allows": self.allows,
-            "bounded": [[a, b] for a, b in self.bounded],
-            "entries": [list(e) for e in self.entries],
-            "term_ids": self.term_ids,
+    @property
+    def patterns(self) -> list[str]:
+        if self._patterns is None:
+            self._patterns = self.patterns_blob.split("\n") if self.patterns_blob else []
+        return self._patterns
+
+    @property
+    def n_entries(self) -> int:
+        return len(self.strong)
+
+    def entry(self, eid: int) -> tuple[str, str, str, str]:
+        """(risk, strength, lexicon name, source) of entry ``eid``."""
+        return (
+            self.risks[self.risk_idx[eid]],
+            "strong" if self.strong[eid] else "weak",
+            self.lexicons[self.lex_idx[eid]],
+            self.sources[self.src_idx[eid]],
+        )
+
+    def entries_of(self, pid: int) -> array:
+        return self.term_ids[self.term_off[pid] : self.term_off[pid + 1]]
+
+    _ARRAYS = ("term_off", "term_ids", "risk_idx", "lex_idx", "src_idx", "dist", "clen", "blen")
+
+    def dump(self) -> bytes:
+        meta = {
+            "allows": {str(k): v for k, v in self.allows.items()},
+            "risks": self.risks, "lexicons": self.lexicons, "sources": self.sources,
+            "arrays": {n: [getattr(self, n).typecode, len(getattr(self, n))] for n in self._ARRAYS},
+            "n_bounded": len(self.bounded), "n_strong": len(self.strong),
         }
+        parts = [json.dumps(meta, ensure_ascii=False).encode("utf-8"), self.patterns_blob.encode("utf-8", "surrogatepass")]
+        parts += [getattr(self, n).tobytes() for n in self._ARRAYS]
+        parts += [self.bounded, self.strong, self.hsdb or b""]
+        return b"".join(struct.pack("<Q", len(p)) + p for p in parts)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any], hsdb: bytes | None) -> Compiled:
+    def load(cls, raw: bytes) -> Compiled:
+        parts: list[bytes] = []
+        off = 0
+        while off < len(raw):
+            (n,) = struct.unpack_from("<Q", raw, off)
+            off += 8
+            if off + n > len(raw):
+                raise ValueError("truncated")
+            parts.append(raw[off : off + n])
+            off += n
+        if len(parts) != 2 + len(cls._ARRAYS) + 3:
+            raise ValueError("wrong number of sections")
+        meta = json.loads(parts[0].decode("utf-8"))
+        arrays = {}
+        for i, name in enumerate(cls._ARRAYS):
+            code, length = meta["arrays"][name]
+            a = array(code)
+            a.frombytes(parts[2 + i])
+            if len(a) != length:
+                raise ValueError(f"array {name} has the wrong length")
+            arrays[name] = a
+        bounded, strong, hsdb = parts[-3], parts[-2], parts[-1]
+        if len(bounded) != meta["n_bounded"] or len(strong) != meta["n_strong"]:
+            raise ValueError("flag arrays have the wrong length")
         return cls(
-            patterns=list(d["patterns"]),
-            terms=[list(x) for x in d["terms"]],
-            allows=[list(x) for x in d["allows"]],
-            bounded=[(bool(a), bool(b)) for a, b in d["bounded"]],
-            entries=[(e[0], e[1], e[2], e[3]) for e in d["entries"]],
-            term_ids=list(d["term_ids"]),
-            hsdb=hsdb,
+            patterns_blob=parts[1].decode("utf-8", "surrogatepass"),
+            allows={int(k): list(v) for k, v in meta["allows"].items()},
+            bounded=bounded, strong=strong, risks=list(meta["risks"]), lexicons=list(meta["lexicons"]),
+            sources=list(meta["sources"]), hsdb=hsdb or None, **arrays,
         )
 
 
@@ -91,7 +151,7 @@ def compile_lexicons(lexicons: list[Lexicon], allow_phrases: list[str]) -> Compi
     index: dict[str, int] = {}
     patterns: list[str] = []
     terms: list[list[int]] = []
-    allows: list[list[int]] = []
+    allows: dict[int, list[int]] = {}
 
     def pid_for(s: str) -> int:
         pid = index.get(s)
@@ -99,15 +159,15 @@ def compile_lexicons(lexicons: list[Lexicon], allow_phrases: list[str]) -> Compi
             pid = index[s] = len(patterns)
             patterns.append(s)
             terms.append([])
-            allows.append([])
         return pid
 
     def forms(s: str) -> list[str]:
         n = normalize(s)
-        return [f for f in dict.fromkeys((n.text.strip(), n.folded.strip())) if f]
+        return [f for f in dict.fromkeys((n.text.strip(), n.folded.strip())) if f and "\n" not in f]
 
-    entries: list[tuple[str, str, str, str]] = []
-    term_ids: list[int] = []
+    tables: dict[str, dict[str, int]] = {"risk": {}, "lex": {}, "src": {}}
+    risk_idx, lex_idx, src_idx, dist = array("H"), array("H"), array("H"), array("I")
+    strong = bytearray()
     distinct: dict[tuple[str, str], int] = {}
     skipped = 0
     for lex in lexicons:
@@ -116,21 +176,32 @@ def compile_lexicons(lexicons: list[Lexicon], allow_phrases: list[str]) -> Compi
             if not fs:
                 skipped += 1
                 continue
-            eid = len(entries)
-            entries.append((e.risk, e.strength.value, lex.name, e.source))
-            term_ids.append(distinct.setdefault((fs[0], e.risk), len(distinct)))
+            eid = len(strong)
+            risk_idx.append(tables["risk"].setdefault(e.risk, len(tables["risk"])))
+            lex_idx.append(tables["lex"].setdefault(lex.name, len(tables["lex"])))
+            src_idx.append(tables["src"].setdefault(e.source, len(tables["src"])))
+            strong.append(1 if e.strength is Strength.STRONG else 0)
+            dist.append(distinct.setdefault((fs[0], e.risk), len(distinct)))
             for f in fs:
                 terms[pid_for(f)].append(eid)
             for a in e.allow:
                 for f in forms(a):
-                    allows[pid_for(f)].append(eid)
+                    allows.setdefault(pid_for(f), []).append(eid)
     for a in allow_phrases:
         for f in forms(a):
-            allows[pid_for(f)].append(GLOBAL)
+            allows.setdefault(pid_for(f), []).append(GLOBAL)
     if skipped:
         log.warning("keyword terms empty after normalisation were skipped", extra={"count": skipped})
-    bounded = [(_is_word(p[0]), _is_word(p[-1])) for p in patterns]
-    return Compiled(patterns, terms, allows, bounded, entries, term_ids)
+    term_off, term_ids = array("I", [0]), array("I")
+    for t in terms:
+        term_ids.extend(t)
+        term_off.append(len(term_ids))
+    bounded = bytes((1 if _is_word(p[0]) else 0) | (2 if _is_word(p[-1]) else 0) for p in patterns)
+    return Compiled(
+        "\n".join(patterns), term_off, term_ids, allows, bounded, risk_idx, bytes(strong), lex_idx, src_idx, dist,
+        array("I", (len(p) for p in patterns)), array("I", (len(p.encode("utf-8", "surrogatepass")) for p in patterns)),
+        list(tables["risk"]), list(tables["lex"]), list(tables["src"]), _patterns=patterns,
+    )
 
 
 def cache_key(parts: list[bytes]) -> str:
@@ -161,12 +232,7 @@ def read_cache(path: Path) -> Compiled | None:
     try:
         if not raw.startswith(_MAGIC):
             raise ValueError("bad magic")
-        off = len(_MAGIC)
-        (n,) = struct.unpack_from("<Q", raw, off)
-        off += 8
-        meta = json.loads(raw[off : off + n].decode("utf-8", "surrogatepass"))
-        db = raw[off + n :] or None
-        return Compiled.from_json(meta, db)
+        return Compiled.load(raw[len(_MAGIC) :])
     except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError) as e:
         log.warning("keyword cache unreadable, rebuilding", extra={"path": str(path), "error": type(e).__name__})
         return None
@@ -174,8 +240,7 @@ def read_cache(path: Path) -> Compiled | None:
 
 def write_cache(path: Path, compiled: Compiled) -> bool:
     """Write atomically (temp file + rename), so a concurrent reader never sees half a file."""
-    meta = json.dumps(compiled.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
-    blob = _MAGIC + struct.pack("<Q", len(meta)) + meta + (compiled.hsdb or b"")
+    blob = _MAGIC + compiled.dump()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kw-", dir=path.parent)
@@ -196,12 +261,12 @@ def make_matcher(compiled: Compiled, backend: str = "auto") -> Matcher:
         return AhoCorasickMatcher(compiled.patterns)
     if compiled.hsdb is not None:
         try:
-            return HyperscanMatcher(compiled.patterns, serialized=compiled.hsdb)
+            return HyperscanMatcher(None, serialized=compiled.hsdb, lengths=(compiled.blen, compiled.clen))
         except Exception as e:  # another platform's or version's database: recompile
             log.warning("serialised hyperscan database unusable, recompiling", extra={"error": type(e).__name__})
-    m = HyperscanMatcher(compiled.patterns)
+    m = HyperscanMatcher(compiled.patterns, lengths=(compiled.blen, compiled.clen))
     compiled.hsdb = m.serialize()
     return m
 
 
-__all__ = ["GLOBAL", "Compiled", "Strength", "cache_key", "compile_lexicons", "default_cache_dir", "make_matcher", "read_cache", "write_cache"]
+__all__ = ["GLOBAL", "Compiled", "cache_key", "compile_lexicons", "default_cache_dir", "make_matcher", "read_cache", "write_cache"]

@@ -2,9 +2,11 @@
 
 Scoring says what a keyword can and cannot prove. A *strong* term is risky wherever it appears
 (a finding at ``strong_score``, which blocks under the default policy). A *weak* term is risky
-only in context (a bare leader's name, 枪, 政府…): alone it scores ``weak_score`` (reported, and
-flagged where the policy sets a flag threshold, never blocked); it rises when other signals of the
-same risk co-occur in the text: another distinct term of that risk, or a strong term.
+only in context (a bare leader's name, 手枪, 毒品…): alone it scores ``weak_score``; each further
+distinct term of the same risk adds ``cooccur_step`` up to ``weak_cap`` (below the default block
+threshold of 0.5, so weak terms alone are reported, and flagged where the policy sets a flag
+threshold, but never block); a strong term of the same risk in the same text lifts its weak terms to
+``strong_score - 0.2`` (they block with it and are redacted with it).
 """
 
 from __future__ import annotations
@@ -56,15 +58,17 @@ class KeywordDetector:
         backend: str = "auto",
         strong_score: float = 0.9,
         weak_score: float = 0.3,
-        cooccur_step: float = 0.15,
+        cooccur_step: float = 0.1,
+        weak_cap: float = 0.45,
     ) -> None:
-        for k, v in (("strong_score", strong_score), ("weak_score", weak_score), ("cooccur_step", cooccur_step)):
+        for k, v in (("strong_score", strong_score), ("weak_score", weak_score), ("cooccur_step", cooccur_step), ("weak_cap", weak_cap)):
             if not 0.0 <= float(v) <= 1.0:
                 raise ValueError(f"{k} 必须在 0 到 1 之间 / {k} must be between 0 and 1, got {v}")
         self.name = name
         self.strong_score = float(strong_score)
         self.weak_score = float(weak_score)
         self.cooccur_step = float(cooccur_step)
+        self.weak_cap = float(weak_cap)
         self.lexicon_files = (default_library_files() if use_default_library else []) + [Path(p) for p in extra]
         self.allow_files = [Path(p) for p in allow]
         if not self.lexicon_files and not self.allow_files:
@@ -89,7 +93,7 @@ class KeywordDetector:
 
     @property
     def size(self) -> int:
-        return len(self.compiled.entries)
+        return self.compiled.n_entries
 
     def _read(self, p: Path, what: str) -> bytes:
         try:
@@ -125,13 +129,15 @@ class KeywordDetector:
         n = len(text)
         allowed: list[tuple[int, int, int]] = []  # (start, end, entry or GLOBAL)
         hits: list[tuple[int, int, int]] = []
+        bounded, allows = c.bounded, c.allows
         for pid, s, e in raw:
-            before, after = c.bounded[pid]
-            if (before and s > 0 and _word(text[s - 1])) or (after and e < n and _word(text[e])):
+            b = bounded[pid]
+            if b and ((b & 1 and s > 0 and _word(text[s - 1])) or (b & 2 and e < n and _word(text[e]))):
                 continue
-            for target in c.allows[pid]:
-                allowed.append((s, e, target))
-            for eid in c.terms[pid]:
+            if allows:
+                for target in allows.get(pid, ()):
+                    allowed.append((s, e, target))
+            for eid in c.entries_of(pid):
                 hits.append((eid, s, e))
         if allowed:
             hits = [
@@ -159,25 +165,24 @@ class KeywordDetector:
         terms_by_risk: dict[str, set[int]] = {}
         strong_risks: set[str] = set()
         for eid, _s, _e in hits:
-            risk, strength, _lex, _src = c.entries[eid]
-            terms_by_risk.setdefault(risk, set()).add(c.term_ids[eid])
+            risk, strength, _lex, _src = c.entry(eid)
+            terms_by_risk.setdefault(risk, set()).add(c.dist[eid])
             if strength == "strong":
                 strong_risks.add(risk)
         out: list[Finding] = []
         seen: set[tuple[str, int, int]] = set()
         for eid, s, e in sorted(hits, key=lambda h: (h[1], h[2], h[0])):
-            risk, strength, lex, src = c.entries[eid]
+            risk, strength, lex, src = c.entry(eid)
             if (risk, s, e) in seen:
                 continue
             seen.add((risk, s, e))
             k = len(terms_by_risk[risk])
             if strength == "strong":
                 score = self.strong_score
-            else:
-                score = self.weak_score + self.cooccur_step * (k - 1)
-                if risk in strong_risks:
-                    score = max(score, self.strong_score - 0.2)
-                score = min(score, self.strong_score - 0.1)
+            elif risk in strong_risks:
+                score = max(self.weak_score, self.strong_score - 0.2)
+            else:  # weak terms alone stay in the flag range however many co-occur
+                score = min(self.weak_score + self.cooccur_step * (k - 1), self.weak_cap)
             # Evidence names the strength and list, never the matched text (spans locate it).
             meta: dict[str, Any] = {"strength": strength, "lexicon": lex, "source": src}
             if strength == "weak":
@@ -196,7 +201,7 @@ def _hs() -> bool:
     return hyperscan_available()
 
 
-_OPTIONS = {"name", "extra", "allow", "use_default_library", "cache_dir", "backend", "strong_score", "weak_score", "cooccur_step"}
+_OPTIONS = {"name", "extra", "allow", "use_default_library", "cache_dir", "backend", "strong_score", "weak_score", "cooccur_step", "weak_cap"}
 
 
 @DetectorRegistry.register("keywords")

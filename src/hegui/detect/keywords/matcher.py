@@ -45,18 +45,32 @@ class HyperscanMatcher:
 
     backend = "hyperscan"
 
-    def __init__(self, patterns: Sequence[str], *, serialized: bytes | None = None) -> None:
+    def __init__(
+        self,
+        patterns: Sequence[str] | None,
+        *,
+        serialized: bytes | None = None,
+        lengths: tuple[Sequence[int], Sequence[int]] | None = None,
+    ) -> None:
+        """Compile ``patterns``, or load ``serialized`` (then ``lengths`` = (bytes, chars) per pattern)."""
         import hyperscan
 
         self._hs = hyperscan
-        self._blens = [len(_encode(p)) for p in patterns]
-        self._clens = [len(p) for p in patterns]
+        if lengths is not None:
+            self._blens, self._clens = lengths
+        elif patterns is not None:
+            self._blens = [len(_encode(p)) for p in patterns]
+            self._clens = [len(p) for p in patterns]
+        else:
+            raise ValueError("HyperscanMatcher needs patterns or their lengths")
         self.compiled = False
         if serialized is not None:
             self._db = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
         else:
             self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            if patterns:
+            if not patterns:
+                raise ValueError("HyperscanMatcher needs patterns to compile")
+            else:
                 self._db.compile(
                     expressions=[_encode(p) for p in patterns],
                     ids=list(range(len(patterns))),
@@ -65,7 +79,7 @@ class HyperscanMatcher:
                     literal=True,
                 )
             self.compiled = True
-        self._empty = not patterns
+        self._empty = len(self._blens) == 0
         self._local = threading.local()
 
     def serialize(self) -> bytes:

@@ -26,6 +26,27 @@ NOT_ALNUM_AFTER = r"(?![0-9a-z])"
 DIGIT_START = r"\d(?<!\d\d)"
 
 
+def merged_windows(anchors: Iterable[int], before: int, after: int, n: int) -> list[tuple[int, int]]:
+    """Windows ``[a - before, a + after)`` around sorted anchor offsets, overlapping ones merged.
+
+    Why: recognisers that search only near a marker ("@", a road suffix) must not rescan the same
+    characters once per marker; on adversarial text (``a@a@a@…``, ``路路路…``) that made the scan
+    quadratic. Merged, every character is scanned at most once.
+    """
+    out: list[tuple[int, int]] = []
+    cur_lo = cur_hi = -1
+    for a in anchors:  # sorted, so a + after only grows: no min/max in the hot loop
+        if a - before <= cur_hi:
+            cur_hi = a + after
+        else:
+            if cur_hi >= 0:
+                out.append((cur_lo, cur_hi))
+            cur_lo, cur_hi = a - before, a + after
+    if cur_hi >= 0:
+        out.append((cur_lo, cur_hi))
+    return [(lo if lo > 0 else 0, hi if hi < n else n) for lo, hi in out]
+
+
 def alnum_start(char_class: str) -> str:
     """``char_class`` (one character or ``[...]``) as the first character, with no letter/digit before it."""
     return f"{char_class}(?<![0-9a-z]{char_class})"

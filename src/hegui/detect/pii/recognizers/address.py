@@ -8,8 +8,9 @@ the number of parts, and words like 地址/住在/收货 nearby raise it.
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
-from hegui.detect.pii.recognizer import Check, Pattern, PatternRecognizer, RecognizerResult
+from hegui.detect.pii.recognizer import Check, Pattern, PatternRecognizer, RecognizerResult, merged_windows
 
 _H = r"[\u4e00-\u9fff]"
 _NUM = r"(?:\d{1,5}|[一二三四五六七八九十百零]{1,5})"
@@ -49,26 +50,34 @@ class AddressRecognizer(PatternRecognizer):
     context_floor = 0.0
 
     # Every address has a road or an estate/building part: only windows around those are searched.
-    _anchor = re.compile(r"大道|大街|胡同|小区|花园|公寓|大厦|新村|家园|单元|[路街巷弄苑村栋幢]")
+    # Each pattern is searched only around its own suffix (a road pattern match ends its road
+    # part in 路/街/…, an estate match its estate part in 小区/花园/…).
+    _anchors: ClassVar[dict[str, re.Pattern[str]]] = {
+        "road": re.compile(r"大道|大街|胡同|[路街巷弄]"),
+        "estate": re.compile(r"小区|花园|公寓|大厦|新村|家园|[苑村]"),
+    }
     _window_before = 40
     _window_after = 48
 
+    def __init__(self) -> None:
+        super().__init__()
+        # (part name, index into ``Match.groups()``) per pattern, in `_PARTS` order.
+        self._part_index = {
+            p.name: [(part, rx.groupindex[part] - 1) for part in _PARTS if part in rx.groupindex]
+            for p, rx in self._compiled
+        }
+
     def analyze(self, text: str) -> list[RecognizerResult]:
+        # Every match ends in a road or estate suffix, so only windows around those anchors are
+        # searched; overlapping windows are merged so a run of anchors (路路路…) is scanned once.
         found: list[RecognizerResult] = []
-        covered = -1
-        for a in self._anchor.finditer(text):
-            if a.start() < covered:
-                continue
-            lo = max(0, a.start() - self._window_before)
-            hi = min(len(text), a.end() + self._window_after)
-            for pattern, rx in self._compiled:
+        for pattern, rx in self._compiled:
+            anchors = [a.start() for a in self._anchors[pattern.name].finditer(text)]
+            for lo, hi in merged_windows(anchors, self._window_before, self._window_after, len(text)):
                 for m in rx.finditer(text, lo, hi):
-                    if not (m.start() <= a.start() < m.end()):
-                        continue
                     res = self._result(text, m, pattern)
                     if res is not None:
                         found.append(res)
-                        covered = max(covered, res.end)
         # The road and estate patterns can both match one address: keep the longest.
         found.sort(key=lambda r: (r.start, -(r.end - r.start)))
         out: list[RecognizerResult] = []
@@ -81,7 +90,11 @@ class AddressRecognizer(PatternRecognizer):
         return out
 
     def _result(self, text: str, m: re.Match[str], pattern: Pattern) -> RecognizerResult | None:
-        parts = [p for p in _PARTS if m.groupdict().get(p)]
+        # One C call for all groups (``groupdict`` per part was most of the cost on 路路路…).
+        gs = m.groups()
+        parts = [p for p, i in self._part_index[pattern.name] if gs[i]]
+        if len(parts) < 2:
+            return None
         detail = {"num", "bldg", "unit", "room"} & set(parts)
         admin = {"prov", "city", "dist", "town"} & set(parts)
         if pattern.name == "road":
@@ -90,11 +103,8 @@ class AddressRecognizer(PatternRecognizer):
                 return None
         elif not ({"bldg", "unit", "room"} & set(parts)):
             return None
-        if len(parts) < 2:
-            return None
         start, end = m.span()
-        groups = m.groupdict()
-        first = next(p for p in _PARTS if groups.get(p))
+        first = parts[0]
         lead = _LEAD_STOP.match(text, start, m.end(first))
         if lead is not None and lead.end() < m.end(first):
             start = lead.end()

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from hegui.detect.pii import validators as v
-from hegui.detect.pii.recognizer import NOT_DIGIT_AFTER, Check, Pattern, PatternRecognizer, RecognizerResult
+from hegui.detect.pii.recognizer import (
+    NOT_DIGIT_AFTER,
+    Check,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+    merged_windows,
+)
 
 # After the 3-digit prefix: 8 digits, as 4+4 with separators (space, hyphen, dot) or plain.
 _REST = r"(?:\d{8}|[ \-.]\d{4}[ \-.]\d{4}|\d{4}[ \-.]\d{4}|[ \-.]\d{8})" + NOT_DIGIT_AFTER
@@ -85,6 +92,9 @@ _LANDLINE_PARTS = re.compile(
 )
 
 
+_AT = re.compile("@")
+
+
 class EmailRecognizer(PatternRecognizer):
     """Email addresses; the domain needs a dot and a 2-24 letter top-level domain."""
 
@@ -104,18 +114,15 @@ class EmailRecognizer(PatternRecognizer):
         return "@" in text
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        # Search only around each "@": the pattern would otherwise be tried at every letter.
+        # Search only around each "@": the pattern would otherwise be tried at every letter. The
+        # windows are merged so that a run of "@"s (a@a@a@…) is scanned once, not once per "@".
+        if not text or "@" not in text:
+            return []
+        pattern, rx = self._compiled[0]
+        ats = (m.start() for m in _AT.finditer(text))
         out: list[RecognizerResult] = []
-        rx = self._compiled[0][1]
-        pattern = self._compiled[0][0]
-        pos = text.find("@")
-        done = 0
-        while pos >= 0:
-            lo = max(done, pos - 64)
-            for r in self._scan_window(text, pattern, rx, lo, min(len(text), pos + 256)):
-                out.append(r)
-                done = max(done, r.end)
-            pos = text.find("@", max(pos + 1, done))
+        for lo, hi in merged_windows(ats, 64, 256, len(text)):
+            out.extend(self._scan_window(text, pattern, rx, lo, hi))
         return out
 
     def validate(self, value: str, pattern: Pattern) -> Check:
