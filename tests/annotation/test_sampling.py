@@ -76,3 +76,17 @@ def test_plans_against_statsmodels(p: float) -> None:
     n = sampling_plan(10**9, p, 0.95, "binomial", minimum=0).n0
     assert proportion_confint(n, n, alpha=0.10, method="beta")[0] >= p - 1e-12
     assert proportion_confint(n - 1, n - 1, alpha=0.10, method="beta")[0] < p
+
+
+def test_wilson_by_hand() -> None:
+    """The interval every accuracy in the report carries, on numbers worked by hand (z = 1.959964).
+
+    8/10: centre = (0.8 + z²/20) / (1 + z²/10) = 0.99208 / 1.38415 = 0.71674;
+    half = z·√(0.016 + z²/400) / 1.38415 = 0.22658 → (0.4902, 0.9433).
+    73/73: lower = 73 / (73 + z²) = 0.95000 (the Wilson plan's n₀ for p = 0.95).
+    """
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
+    assert wilson_interval(73, 73)[0] == pytest.approx(73 / (73 + 1.959964**2), abs=1e-6)
+    lo, hi = wilson_interval(9, 10)  # the exam fixture: ann03's 9/10
+    assert (round(lo, 4), round(hi, 4)) == (0.5958, 0.9821)
