@@ -155,10 +155,12 @@ def same_origin(request: Request) -> bool:
 
 
 async def read_form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if not body:
+        return {}
     ctype = request.headers.get("content-type", "").split(";")[0].strip()
     if ctype != "application/x-www-form-urlencoded":
         raise Problem(400, "bad_input", "form encoding")
-    body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise Problem(413, "bad_input", "form too large")
     try:
