@@ -53,16 +53,17 @@ def test_sample_review_report_round_trip(tmp_path: Path) -> None:
     assert plan["F-2026-001"]["sample_size"] == 100 and plan["S-2026-001"]["sample_size"] == 40
 
     sheet = tmp_path / "sheet.csv"
-    r = _run("sample", ann, "-r", EXAMPLE / "rules", "-o", sheet)
+    r = _run("sample", ann, "-r", EXAMPLE / "rules", "-o", sheet, "--roster", EXAMPLE / "roster.yaml")
     assert r.exit_code == 0, r.output
     again = tmp_path / "again.csv"
-    assert _run("sample", ann, "-r", EXAMPLE / "rules", "-o", again).exit_code == 0
+    assert _run("sample", ann, "-r", EXAMPLE / "rules", "-o", again, "--roster", EXAMPLE / "roster.yaml").exit_code == 0
     assert sheet.read_bytes() == again.read_bytes()  # seeded: same sheet
     with open(sheet, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     # one row per annotation of each sampled item; safety batch in full (40 items × 2 annotators)
     assert sum(r["batch"] == "S-2026-001" for r in rows) == 80
     assert len({r["item"] for r in rows if r["batch"] == "F-2026-001"}) == 100
+    assert {r["annotator_status"] for r in rows} == {"qualified"}
 
     # The example's review sheet reviews exactly the sampled annotations.
     with open(EXAMPLE / "reviews.csv", encoding="utf-8-sig", newline="") as fh:

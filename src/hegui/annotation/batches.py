@@ -21,13 +21,14 @@ from pathlib import Path
 
 from hegui.annotation._io import AnnotationError, parse_bool, parse_date, read_records, split_labels
 from hegui.annotation.issues import Issue
+from hegui.annotation.roster import Annotator
 from hegui.annotation.rules import RuleSet, rules_in_force
 from hegui.annotation.sampling import sample_items, sampling_plan
 
 _CORRECT = {"correct", "ok", "pass", "qualified", "1", "true", "yes", "y", "合格", "正确", "通过", "是", "对"}
 _WRONG = {"incorrect", "wrong", "fail", "unqualified", "0", "false", "no", "n", "不合格", "错误", "不通过", "否", "错"}
 
-SAMPLE_COLUMNS = ("batch", "item", "task", "kind", "rule_version", "annotator", "labels", "text",
+SAMPLE_COLUMNS = ("batch", "item", "task", "kind", "rule_version", "annotator", "annotator_status", "labels", "text",
                   "reviewer", "verdict", "illegal", "corrected_labels", "note")
 
 
@@ -191,12 +192,14 @@ def by_batch(annotations: list[Annotation]) -> dict[str, list[Annotation]]:
 
 def export_sample(annotations: list[Annotation], rules: list[RuleSet], out: Path, *, target: float = 0.95,
                   confidence: float = 0.95, method: str = "wilson", minimum: int = 100, seed: int = 20231,
-                  batches: Iterable[str] | None = None) -> dict[str, dict[str, object]]:
+                  batches: Iterable[str] | None = None, roster: dict[str, Annotator] | None = None,
+                  ) -> dict[str, dict[str, object]]:
     """Write the reviewers' sheet (CSV, UTF-8 with BOM so Excel opens Chinese correctly).
 
     One row per annotation of each sampled item; reviewers fill in ``reviewer``, ``verdict``
     (正确/错误), ``illegal`` and, if wrong, ``corrected_labels``. The same seed gives the same rows.
-    Returns the plan per batch.
+    With ``roster``, ``annotator_status`` says whether the annotator was qualified on the
+    annotation's date, so reviewers see flagged labels where they review them. Returns the plan per batch.
     """
     want = set(batches) if batches else None
     plans: dict[str, dict[str, object]] = {}
@@ -215,6 +218,7 @@ def export_sample(annotations: list[Annotation], rules: list[RuleSet], out: Path
                 rs = rules_in_force(rules, a.task, a.time)
                 rows.append({"batch": batch, "item": a.item, "task": a.task, "kind": kind or "",
                              "rule_version": rs.version if rs else "", "annotator": a.annotator,
+                             "annotator_status": _status(roster, a),
                              "labels": "|".join(a.labels), "text": _cell(a.text or ""), "reviewer": "", "verdict": "",
                              "illegal": "", "corrected_labels": "", "note": ""})
     if want is not None and want - set(plans):
@@ -227,6 +231,13 @@ def export_sample(annotations: list[Annotation], rules: list[RuleSet], out: Path
         w.writerows(rows)
     tmp.replace(out)
     return plans
+
+
+def _status(roster: dict[str, Annotator] | None, a: Annotation) -> str:
+    if roster is None:
+        return ""
+    p = roster.get(a.annotator)
+    return "unknown" if p is None else p.status(a.time)
 
 
 def _cell(v: str) -> str:

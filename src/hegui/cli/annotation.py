@@ -162,16 +162,18 @@ def sample(
     method: MethodOpt = "wilson",
     min_sample: MinOpt = 100,
     seed: SeedOpt = 20231,
+    roster: Annotated[Path | None, typer.Option("--roster", help="Roster: adds each annotator's qualification status on the annotation date.")] = None,
 ) -> None:
     """导出审核表 Export the reviewers' sheet: the planned sample of each batch (every item of a safety batch)."""
-    from hegui.annotation import AnnotationError, load_rules
+    from hegui.annotation import AnnotationError, load_roster, load_rules
     from hegui.annotation.batches import export_sample, load_annotations
 
     try:
         rs = load_rules(rules)
+        people = load_roster(roster) if roster else None
         anns, issues = load_annotations(annotations, task)
         plans = export_sample(anns, rs, out, target=target, confidence=confidence, method=method,
-                              minimum=min_sample, seed=seed, batches=batch)
+                              minimum=min_sample, seed=seed, batches=batch, roster=people)
     except (AnnotationError, ValueError) as e:
         _die(str(e))
     _print_issues(issues)
