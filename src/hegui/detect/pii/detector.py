@@ -61,11 +61,29 @@ def resolve_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResu
     only partly overlap are both kept (redaction merges them).
     """
     ordered = sorted(results, key=lambda r: (-r.score, -(r.end - r.start), r.start))
+    # "Is r inside a kept span?" = "the largest end among kept spans starting at or before r.start
+    # is >= r.end": a Fenwick tree of prefix maxima over the distinct starts answers it in
+    # O(log n). (Comparing with every kept span was quadratic: 25,000 JWT-shaped tokens in 1 MB
+    # took 18 s.)
+    starts = sorted({r.start for r in results})
+    rank = {s: i + 1 for i, s in enumerate(starts)}
+    tree = [-1] * (len(starts) + 1)
     kept: list[RecognizerResult] = []
     for r in ordered:
-        if any(k.start <= r.start and r.end <= k.end for k in kept):
+        i = rank[r.start]
+        best = -1
+        while i > 0:
+            if tree[i] > best:
+                best = tree[i]
+            i -= i & -i
+        if best >= r.end:
             continue
         kept.append(r)
+        i = rank[r.start]
+        while i < len(tree):
+            if tree[i] < r.end:
+                tree[i] = r.end
+            i += i & -i
     kept.sort(key=lambda r: (r.start, -r.score))
     return kept
 

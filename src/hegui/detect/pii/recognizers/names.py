@@ -30,6 +30,7 @@ SURNAMES = (
 # Characters that rarely appear in a given name but often right after one (particles, verbs, pronouns).
 _NOT_GIVEN = "的了是在和与及或我你他她它们年岁说要想去来吧呢啊吗也都就还很有个这那么不没会能可以从给被把向对为，。"
 _GIVEN = rf"(?:(?![{_NOT_GIVEN}])[\u4e00-\u9fff])"
+_SURNAME_FIRST = frozenset(SURNAMES) | {c[0] for c in COMPOUND_SURNAMES}
 _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SURNAMES}])"
 
 _CUES_BEFORE = (
@@ -104,7 +105,8 @@ class PersonNameRecognizer(PatternRecognizer):
         fallback: int | None = None
         chosen: int | None = None
         for start in range(max(0, end - 4), end):
-            if self._name.fullmatch(text, start, end) is None:
+            # A set lookup first: most characters before a title start no surname (先生先生…).
+            if text[start] not in _SURNAME_FIRST or self._name.fullmatch(text, start, end) is None:
                 continue
             if _left_boundary(text, start):
                 chosen = start

@@ -26,7 +26,8 @@ from hegui.detect.pii.recognizer import (
 _PEM_LABEL = r"(?:[a-z0-9]+ ){0,4}private key(?: block)?-----"
 _PEM_HEAD = re.compile(r"-----begin " + _PEM_LABEL)
 _PEM_END = re.compile(r"-----end " + _PEM_LABEL)
-_PEM_BODY = re.compile(r"(?:\s*[a-z0-9+/=:\-]{16,}){0,64}")
+# Base64 lines (and Proc-Type/DEK-Info headers) after a header; never runs into the next "-----".
+_PEM_BODY = re.compile(r"(?:\s*(?:[a-z0-9+/=:]|-(?!----)){16,}){0,64}")
 _PEM_MAX_BODY = 20000
 
 
@@ -66,7 +67,8 @@ class PrivateKeyRecognizer(PatternRecognizer):
             else:
                 body = _PEM_BODY.match(text, m.end())
                 s, e, pattern = m.start(), body.end() if body else m.end(), head
-            covered = e
+            if pattern is block:
+                covered = e
             out.append(
                 RecognizerResult(s, e, pattern.score, self.risk, self.name, pattern.name, None, "", False)
             )
