@@ -48,19 +48,26 @@ def upstream() -> Iterator[TestUpstream]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    """Store settings: a SQLite file under the test's var dir, or a fresh PostgreSQL schema."""
+def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Makes store settings: a SQLite file under each gateway's var dir, or a fresh PostgreSQL
+    schema per gateway (dropped afterwards)."""
     if request.param == "sqlite":
-        yield {}
+        yield lambda: {}
         return
     if not pg_available():
         pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432")
     import psycopg
 
-    schema = f"hg_svc_{uuid.uuid4().hex[:12]}"
-    yield {"url": PG_URL, "db_schema": schema}
+    schemas: list[str] = []
+
+    def make() -> dict[str, Any]:
+        schemas.append(f"hg_svc_{uuid.uuid4().hex[:12]}")
+        return {"url": PG_URL, "db_schema": schemas[-1]}
+
+    yield make
     with psycopg.connect(PG_DSN, autocommit=True) as c:
-        c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        for schema in schemas:
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 class Gateway:
@@ -109,14 +116,33 @@ class Gateway:
 
 
 @pytest.fixture
-def make_gateway(tmp_path: Path, backend: dict[str, Any], upstream: TestUpstream) -> Iterator[Any]:
+def make_gateway(tmp_path: Path, backend: Any, upstream: TestUpstream) -> Iterator[Any]:
     made: list[Gateway] = []
 
     def make(**kw: Any) -> Gateway:
-        g = Gateway(tmp_path / f"g{len(made)}", backend, upstream.url, **kw)
+        g = Gateway(tmp_path / f"g{len(made)}", backend(), upstream.url, **kw)
         made.append(g)
         return g
 
     yield make
     for g in made:
         g.close()
+
+
+def dump_store(state: Any) -> str:
+    """Every value of every row of every table, as text: what a grep of the database would see."""
+    from sqlalchemy import MetaData, select
+
+    md = MetaData()
+    md.reflect(bind=state.engine)
+    parts: list[str] = []
+    with state.engine.connect() as c:
+        for t in md.sorted_tables:
+            for row in c.execute(select(t)):
+                parts.extend(str(v) for v in row if v is not None)
+    return "\n".join(parts)
+
+
+def sqlite_bytes(var_dir: Path) -> bytes:
+    """The raw SQLite files (database and write-ahead log)."""
+    return b"".join(p.read_bytes() for p in var_dir.glob("hegui.db*") if p.is_file())

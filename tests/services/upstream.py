@@ -4,6 +4,7 @@ chat request with ``answers[last user message]`` or a fixed default, so a test c
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -22,6 +23,58 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Verifier:
+    """A real-name provider stand-in: checks the request signature, answers ``match`` for the one
+    known name, and sleeps past any timeout for the name "慢慢"."""
+
+    __test__ = False
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.calls = 0
+        self.bad_signatures = 0
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/verify"
+        app = Starlette(routes=[Route("/verify", self._verify, methods=["POST"])])
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
+                                                    access_log=False, lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    async def _verify(self, request: Request) -> JSONResponse:
+        import asyncio
+
+        from hegui.identity.providers import sign
+
+        self.calls += 1
+        body = await request.body()
+        ts = request.headers.get("x-hegui-timestamp", "")
+        if sign(self.secret, ts, body) != request.headers.get("x-hegui-signature"):
+            self.bad_signatures += 1
+            return JSONResponse({"error": "bad signature"}, status_code=401)
+        data = json.loads(body)
+        if data["name"] == "慢慢":
+            await asyncio.sleep(3)
+        return JSONResponse({"match": data["name"] == "张三"})
+
+    __enter__ = lambda self: _start(self)  # noqa: E731
+    __exit__ = lambda self, *_: _stop(self)  # noqa: E731
+
+
+def _start(obj: Any) -> Any:
+    obj.thread.start()
+    deadline = time.monotonic() + 10
+    while not obj.server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    return obj
+
+
+def _stop(obj: Any) -> None:
+    obj.server.should_exit = True
+    obj.thread.join(timeout=10)
 
 
 class TestUpstream:

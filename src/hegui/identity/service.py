@@ -109,12 +109,12 @@ def register(
     """Register ``account``. Returns the view and whether a one-time code was sent."""
     now = now or datetime.now(UTC)
     today = now.date()
-    if not id_number and not mobile:
+    if id_number is None and mobile is None:
         raise _err(400, "invalid_request", "须提供身份证号或手机号", "an ID number or a mobile number is required")
     row = Identity(account=account, id_verified=False, mobile_verified=False, age_known=False, created_at=now, method="")
     methods = []
     clear_id = ""
-    if id_number:
+    if id_number is not None:
         if not name:
             raise _err(400, "invalid_name", "提供身份证号时须提供姓名", "a name is required with the ID number")
         clean = _clean_name(name)
@@ -124,7 +124,7 @@ def register(
         adult = _adult_on(birth)
         row.minor_until = adult if today < adult else None
     clear_mobile = None
-    if mobile:
+    if mobile is not None:
         clear_mobile = normalize_mobile(mobile) if isinstance(mobile, str) else None
         if clear_mobile is None:
             raise _err(400, "invalid_mobile", "手机号格式无效", "invalid mobile number")
@@ -136,7 +136,7 @@ def register(
             raise _err(409, "duplicate_id_number", "该身份证号已被其他账号登记", "this ID number is registered to another account")
         if row.mobile_hash and s.execute(select(Identity.account).where(Identity.mobile_hash == row.mobile_hash)).first():
             raise _err(409, "duplicate_mobile", "该手机号已被其他账号登记", "this mobile number is registered to another account")
-    if id_number:
+    if id_number is not None:
         try:
             ok = verifier.verify(_clean_name(name or ""), clear_id)
         except ProviderUnavailable as e:
