@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hegui.labels.formats import FormatError, Handler
 
+_FATAL = ("ended prematurely", "Truncat", "truncat", "Invalid data found", "EBML header parsing failed")
 _MP4_EXTS = ("mp4", "m4v", "mov", "m4a", "3gp", "qt")
 
 
@@ -39,11 +40,15 @@ def run_ffmpeg(args: list[str], timeout: float = 600) -> bytes:
         )
     except subprocess.TimeoutExpired:
         raise FormatError(f"ffmpeg took longer than {timeout:.0f} s") from None
+    msg = p.stderr.decode("utf-8", "replace").strip().splitlines()
     if p.returncode != 0:
-        msg = p.stderr.decode("utf-8", "replace").strip().splitlines()
         raise FormatError(
             "ffmpeg could not process the file: " + (msg[-1] if msg else f"exit {p.returncode}")
         )
+    # Some demuxers only report a cut-off file and still exit 0: fail closed on those.
+    fatal = [m for m in msg if any(k in m for k in _FATAL)]
+    if fatal:
+        raise FormatError("file is truncated or corrupt: " + fatal[0].split("] ", 1)[-1])
     return p.stdout
 
 

@@ -30,8 +30,8 @@ def segments(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
             pos += 1
             continue
         if marker == 0xDA or marker == 0xD9:
-            if len(data) - pos < 16:
-                raise FormatError("JPEG truncated inside the image data")
+            if len(data) - pos < 16 or data.rfind(b"\xff\xd9", pos) < 0:
+                raise FormatError("JPEG truncated inside the image data (no end-of-image marker)")
             return segs, data[pos:]
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             segs.append((marker, b""))

@@ -96,8 +96,48 @@ def write(data: bytes, value: str) -> bytes:
     return b"ID3" + bytes([ver, 0, 0]) + _to_syncsafe(len(body)) + body + audio
 
 
+# Bitrates (kbit/s) by [MPEG-1?][layer 3?] and index; sample rates by version and index.
+_BR = {  # keyed by (MPEG-1?, layer field: 1 = III, 2 = II, 3 = I)
+    (True, 1): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (False, 1): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+}
+_SR = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def check_frames(audio: bytes) -> None:
+    """Walk the MPEG frames; a last frame that runs past the end means a truncated file."""
+    pos, n = 0, 0
+    end = len(audio) - (128 if audio[-128:-125] == b"TAG" else 0)
+    while pos + 4 <= end:
+        h = int.from_bytes(audio[pos : pos + 4], "big")
+        if h >> 21 != 0x7FF:
+            break  # trailing tags or junk after the last frame
+        ver, layer, bri, sri, pad = (h >> 19) & 3, (h >> 17) & 3, (h >> 12) & 15, (h >> 10) & 3, (h >> 9) & 1
+        if ver == 1 or layer == 0 or bri in (0, 15) or sri == 3:
+            break
+        mpeg1 = ver == 3
+        br = _BR[(mpeg1, layer)][bri] * 1000
+        sr = _SR[ver][sri]
+        if layer == 3:  # layer I
+            size = (12 * br // sr + pad) * 4
+        else:
+            size = (144 if mpeg1 or layer == 2 else 72) * br // sr + pad
+        if pos + size > end:
+            raise FormatError("MP3 truncated inside an audio frame")
+        pos += size
+        n += 1
+    if n == 0:
+        raise FormatError("MP3 has no MPEG audio frames (truncated or not MP3)")
+
+
 def content(data: bytes) -> Iterable[bytes]:
-    yield split(data)[2]
+    audio = split(data)[2]
+    check_frames(audio)
+    yield audio
 
 
 def _sniff(d: bytes, ext: str) -> bool:
