@@ -81,8 +81,10 @@ class Gateway:
         tmp.mkdir(parents=True, exist_ok=True)
         (tmp / "policy.yaml").write_text(policy_yaml(base, duties), encoding="utf-8")
         self.settings = Settings(policy=str(tmp / "policy.yaml"), var_dir=tmp, secret_key="services-test-key",
-                                 guard={"detectors": ["pii"]}, store=store, audit={"purge_interval_s": 0},
-                                 gateway={"upstream_url": upstream_url, "admin_key": ADMIN_KEY, "rate_limit_rpm": 0},
+                                 guard={"detectors": ["pii"]}, store=store,
+                                 audit={"purge_interval_s": 0, **sections.pop("audit", {})},
+                                 gateway={"upstream_url": upstream_url, "admin_key": ADMIN_KEY, "rate_limit_rpm": 0,
+                                          **sections.pop("gateway", {})},
                                  **sections)
         self.app = create_app(self.settings)
         self.state = self.app.state.hegui

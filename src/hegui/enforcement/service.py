@@ -91,7 +91,7 @@ def _suspend(s: Session, st: Standing, audit: list[AuditEntry], now: datetime, h
     st.day_abuse = 0
     if st.suspensions >= th.before_termination:
         st.status, st.suspended_until = "terminated", None
-        st.reason = f"terminated after {st.suspensions} suspensions ({reason})"[:256]
+        st.reason = f"累计暂停 {st.suspensions} 次 / terminated after {st.suspensions} suspensions ({reason})"[:256]
         _event(s, audit, st.account, "terminate", now, risks=risks, reason=st.reason, actor=actor)
         return
     st.status, st.suspended_until, st.reason = "suspended", now + timedelta(hours=hours), reason[:256]
@@ -135,11 +135,11 @@ def strike(factory: sessionmaker[Session], key: bytes, cfg: EnforcementConfig, t
             _event(s, audit, account, "abuse", now, risks=risks, reason="pattern: " + ",".join(abuse))
         if st.status == "active":
             if st.consecutive >= th.consecutive:
-                _suspend(s, st, audit, now, cfg.suspension_hours, th, f"{th.consecutive} consecutive blocked requests", "system", risks)
+                _suspend(s, st, audit, now, cfg.suspension_hours, th, f"连续 {th.consecutive} 次违规请求 / {th.consecutive} consecutive blocked requests", "system", risks)
             elif st.day_strikes >= th.per_day:
-                _suspend(s, st, audit, now, cfg.suspension_hours, th, f"{th.per_day} blocked requests in one day", "system", risks)
+                _suspend(s, st, audit, now, cfg.suspension_hours, th, f"单日 {th.per_day} 次违规请求 / {th.per_day} blocked requests in one day", "system", risks)
             elif abuse and st.day_abuse >= cfg.abuse_per_day:
-                _suspend(s, st, audit, now, cfg.suspension_hours, th, "abuse: " + ",".join(abuse), "system", risks)
+                _suspend(s, st, audit, now, cfg.suspension_hours, th, "滥用 / abuse: " + ",".join(abuse), "system", risks)
         out = standing_json(st, now)
     _write_audit(factory, key, audit)
     return out
@@ -165,7 +165,7 @@ def flood(factory: sessionmaker[Session], key: bytes, cfg: EnforcementConfig, th
         st.day_abuse += 1
         _event(s, audit, account, "abuse", now, reason=f"pattern: flood (> {cfg.flood_rpm} requests/minute)")
         if st.status == "active" and st.day_abuse >= cfg.abuse_per_day:
-            _suspend(s, st, audit, now, cfg.suspension_hours, th, "abuse: request flood", "system")
+            _suspend(s, st, audit, now, cfg.suspension_hours, th, "请求洪泛 / abuse: request flood", "system")
         out = standing_json(st, now)
     _write_audit(factory, key, audit)
     return out
