@@ -52,7 +52,10 @@ _HOMOGLYPHS: dict[str, str] = {
 # Digits and symbols written for letters inside Latin words ("s3x", "pr0n", "h@ck"). Applied only in
 # `NormalizedText.folded`, and only between letters, so phone numbers and IDs are never touched.
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-_LEET_RUN = re.compile(r"(?<=[a-z])[013457@$]+(?=[a-z])|(?<=[a-z])[013457@$]+\b|\b[013457@$]+(?=[a-z]{2})")
+# Look-arounds rather than ``\b``: "@" and "$" are not word characters, so ``\b$hit`` never matched.
+_LEET_RUN = re.compile(
+    r"(?<=[a-z])[013457@$]+(?=[a-z])|(?<=[a-z])[013457@$]+(?![0-9a-z@$])|(?<![0-9a-z@$])[013457@$]+(?=[a-z]{2})"
+)
 
 # CJK ideographs (BMP and extension A/B+) plus the CJK compatibility block.
 _CJK_RANGES: tuple[tuple[int, int], ...] = (
