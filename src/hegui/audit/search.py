@@ -77,10 +77,12 @@ def search(factory: sessionmaker[Session], key: bytes, q: AuditQuery) -> list[Au
             u = q.user.strip()
             stmt = stmt.where(AuditRecord.user_pseudo.in_({u, pseudonymize(key, u)}))
         if q.risk:
-            r = q.risk.strip()
-            # risks is a comma-separated list: match a whole id or an id prefix at an item start.
-            stmt = stmt.where(or_(AuditRecord.risks == r, AuditRecord.risks.like(f"{_esc(r)}%", escape="\\"),
-                                  AuditRecord.risks.like(f"%,{_esc(r)}%", escape="\\")))
+            r = _esc(q.risk.strip().rstrip("."))
+            # risks is a comma-separated list: match a whole id, or ids under a dotted prefix
+            # ("A.1" finds A.1.a but not A.10; "pii" finds pii.email).
+            col = AuditRecord.risks
+            stmt = stmt.where(or_(*(col.like(p, escape="\\") for p in (
+                r, f"{r},%", f"%,{r}", f"%,{r},%", f"{r}.%", f"%,{r}.%"))))
         if q.action:
             stmt = stmt.where(AuditRecord.action == q.action)
         if q.kind:
