@@ -12,7 +12,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -40,6 +40,10 @@ class KeywordsConfig(BaseModel):
     extra: list[Path] = Field(default_factory=list)
     allow: list[Path] = Field(default_factory=list)
     use_default_library: bool = True
+    # Where the compiled matcher is cached (default: $HEGUI_CACHE_DIR or ~/.cache/hegui).
+    cache_dir: Path | None = None
+    # auto (hyperscan where installed), hyperscan, or ahocorasick. See docs/keywords.md.
+    backend: Literal["auto", "hyperscan", "ahocorasick"] = "auto"
 
 
 class PiiConfig(BaseModel):

@@ -279,6 +279,9 @@ def _detector_options(settings: Any, name: str) -> dict[str, Any]:
         opts.setdefault("extra", [str(p) for p in settings.keywords.extra])
         opts.setdefault("allow", [str(p) for p in settings.keywords.allow])
         opts.setdefault("use_default_library", settings.keywords.use_default_library)
+        opts.setdefault("backend", settings.keywords.backend)
+        if settings.keywords.cache_dir is not None:
+            opts.setdefault("cache_dir", str(settings.keywords.cache_dir))
     elif name == "pii":
         opts.setdefault("disabled", list(settings.pii.disabled))
         opts.setdefault("min_score", settings.pii.min_score)

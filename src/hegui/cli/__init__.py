@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("check", "serve", "keys", "console", "db", "audit", "scan", "assess", "train", "annotation", "labels")
+COMMAND_MODULES: tuple[str, ...] = ("check", "keywords", "serve", "keys", "console", "db", "audit", "scan", "assess", "train", "annotation", "labels")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"hegui.cli.{_name}").register(app)
