@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from hegui import taxonomy
 
@@ -93,6 +93,17 @@ class Duties(BaseModel):
     profiling_allowed: bool = False  # draft Art. 11 forbids it
 
 
+DEFAULT_REFUSAL: dict[str, str] = {
+    "zh": "抱歉，您的请求涉及不适宜的内容，我无法提供帮助。如有疑问，可通过投诉渠道反馈。",
+    "en": "Sorry, I can't help with that request because it involves content I'm not able to "
+    "provide. If you think this is a mistake, you can let us know through the complaints channel.",
+}
+DEFAULT_OUTPUT_REFUSAL: dict[str, str] = {
+    "zh": "抱歉，生成的内容未通过安全审核，已停止输出。",
+    "en": "Sorry, the generated content did not pass the safety review and was withheld.",
+}
+
+
 class Policy(BaseModel):
     """Rules are tried in order; the first rule that matches a risk decides. ``default`` covers the rest."""
 
@@ -104,19 +115,16 @@ class Policy(BaseModel):
     default: Rule = Field(default_factory=lambda: Rule(risk="*"))
     rules: list[Rule] = Field(default_factory=list)
     duties: Duties = Field(default_factory=Duties)
-    refusal: dict[str, str] = Field(
-        default_factory=lambda: {
-            "zh": "抱歉，您的请求涉及不适宜的内容，我无法提供帮助。如有疑问，可通过投诉渠道反馈。",
-            "en": "Sorry, I can't help with that request because it involves content I'm not able to "
-            "provide. If you think this is a mistake, you can let us know through the complaints channel.",
-        }
-    )
-    output_refusal: dict[str, str] = Field(
-        default_factory=lambda: {
-            "zh": "抱歉，生成的内容未通过安全审核，已停止输出。",
-            "en": "Sorry, the generated content did not pass the safety review and was withheld.",
-        }
-    )
+    refusal: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REFUSAL))
+    output_refusal: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_OUTPUT_REFUSAL))
+
+    @field_validator("refusal", "output_refusal")
+    @classmethod
+    def _both_languages(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # A policy that rewrites only the Chinese refusal must not leave English users with it (or
+        # the other way round): languages it does not set keep the default wording.
+        default = DEFAULT_REFUSAL if info.field_name == "refusal" else DEFAULT_OUTPUT_REFUSAL
+        return {**default, **v}
 
     def rule_for(self, risk_id: str) -> Rule:
         for rule in self.rules:
