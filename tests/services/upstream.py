@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DEFAULT = "你好，这是一个普通的回答。"
@@ -89,10 +89,19 @@ class TestUpstream:
                                                     access_log=False, lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    async def _chat(self, request: Request) -> JSONResponse:
+    async def _chat(self, request: Request) -> Response:
         body: dict[str, Any] = await request.json()
         last = str(body["messages"][-1].get("content", ""))
         text = self.answers.get(last, DEFAULT)
+        if body.get("stream"):
+            def events() -> Any:
+                for i in range(0, len(text), 4):
+                    delta = {"id": "t", "object": "chat.completion.chunk", "model": body["model"],
+                             "choices": [{"index": 0, "delta": {"content": text[i : i + 4]}, "finish_reason": None}]}
+                    yield f"data: {json.dumps(delta, ensure_ascii=False)}\n\n"
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(events(), media_type="text/event-stream")
         return JSONResponse({"id": "t", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
                              "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                           "finish_reason": "stop"}],
