@@ -15,7 +15,8 @@ from hegui.detect.base import (
     detect_all,
 )
 
-BUILTIN_MODULES = ("hegui.detect.keywords", "hegui.detect.pii", "hegui.detect.classifier", "hegui.detect.judge")
+BUILTIN_MODULES = ("hegui.detect.keywords", "hegui.detect.pii", "hegui.detect.classifier", "hegui.detect.judge",
+                   "hegui.detect.blocklist")
 
 for _mod in BUILTIN_MODULES:
     importlib.import_module(_mod)
