@@ -7,7 +7,8 @@ exercised for real. The answer depends on markers in the last message (or the pr
 ``[slow]`` sleeps ``slow_s`` first; ``[500]`` answers HTTP 500; ``[close]`` streams two deltas and
 drops the connection; ``[miderr]`` streams two deltas then an error object; ``[email]`` answers
 with an e-mail address in its third sentence (blocked by the test policy); ``[pii]`` answers with
-an ID number, a mobile number and a bank card; ``[long]`` streams 400 deltas 10 ms apart; model
+an ID number, a mobile number and a bank card; ``[long]`` streams 400 deltas 10 ms apart;
+``[bench]`` gives a typical five-sentence answer (``delay_s`` between deltas when streaming); model
 ``nope`` is unknown (404). Every request body is kept in ``received``.
 """
 
@@ -36,6 +37,8 @@ DEFAULT_ANSWER = "你好！这是测试回答。祝你愉快。"
 EMAIL_ANSWER = f"第一句是正常的。第二句也正常。请联系 {EMAIL} 获取资料。最后一句不应出现。"
 PII_ANSWER = f"好的。他的身份证号是{ID_CARD}，手机号 {MOBILE}，银行卡号 {BANK_CARD}。"
 LONG_ANSWER = "这是一段很长的回答。" * 80
+# A typical short answer for the benchmark: 17 characters before the first sentence ends.
+BENCH_ANSWER = "好的，这是关于你的问题的简要说明。首先，请准备好相关材料。其次，按照流程提交申请。最后，保留好所有凭证以备查验。"
 
 
 def free_port() -> int:
@@ -105,7 +108,7 @@ class ScriptedUpstream:
         if "[500]" in q:
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
         answer = (EMAIL_ANSWER if "[email]" in q else PII_ANSWER if "[pii]" in q
-                  else LONG_ANSWER if "[long]" in q else DEFAULT_ANSWER)
+                  else LONG_ANSWER if "[long]" in q else BENCH_ANSWER if "[bench]" in q else DEFAULT_ANSWER)
         if not body.get("stream"):
             choice: dict[str, Any] = ({"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
                                       if chat else {"index": 0, "text": answer, "finish_reason": "stop", "logprobs": None})
@@ -139,3 +142,22 @@ class ScriptedUpstream:
             yield ev(delta(p))
         yield ev(delta(None, "stop"))
         yield ev("[DONE]")
+
+
+def main() -> None:
+    """Run the upstream in its own process (``bench/gateway.py`` does, so the load generator and
+    the upstream do not share one interpreter lock)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="scripted OpenAI-compatible upstream")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds between streamed deltas")
+    a = ap.parse_args()
+    up = ScriptedUpstream(delay_s=a.delay)
+    up.port, up.url = a.port, f"http://127.0.0.1:{a.port}/v1"
+    up.server.config.port = a.port
+    up.server.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -47,6 +47,7 @@ class Outcome:
     action: Action
     verdicts: list[Verdict]
     error: bool
+    texts: list[str] = field(default_factory=list)
 
     @property
     def risks(self) -> list[str]:
@@ -59,21 +60,15 @@ class Outcome:
                 return v.refusal
         return "抱歉，我无法提供帮助。/ Sorry, I can't help with that."
 
-    @property
-    def redacted_text(self) -> str:
-        """What the audit may keep: each text after redaction; blocked texts keep only PII-free redaction."""
-        return "\n".join(v.redacted for v in self.verdicts)
-
 
 async def moderate(state: GatewayState, texts: list[str], role: Role) -> Outcome:
     verdicts = [await acheck(state, t, role) for t in texts]
     error = any(v.error for v in verdicts)
     action = Action.ALLOW
-    order = list(Action)
     for v in verdicts:
-        if order.index(v.action) > order.index(action):
+        if v.action.severity > action.severity:
             action = v.action
-    return Outcome(action, verdicts, error)
+    return Outcome(action, verdicts, error, list(texts))
 
 
 def fail_closed_on_error(state: GatewayState, outcome: Outcome) -> None:
@@ -82,19 +77,37 @@ def fail_closed_on_error(state: GatewayState, outcome: Outcome) -> None:
         raise moderation_failed()
 
 
-async def audit_content(state: GatewayState, outcome: Outcome | None, role: Role) -> str | None:
-    """PII-free text for the audit row: the Guard's redaction, re-checked so nothing it left in the
-    clear (a blocked text is not redacted by the policy) can reach the store."""
+_PERSONAL = ("pii.", "hg.secret")
+
+
+def pii_free(text: str, verdict: Verdict) -> str | None:
+    """``text`` with every personal-information finding replaced by its tag, whatever the policy did
+    with it (a blocked text, or a risk the policy allows, keeps its PII in ``verdict.redacted``).
+    None when the text was never checked (a failed detector): it cannot be shown to be PII-free."""
+    if verdict.error:
+        return None
+    spans = sorted((f.start, f.end, f.risk) for f in verdict.findings if f.has_span and f.risk.startswith(_PERSONAL))
+    out: list[str] = []
+    pos = 0
+    for start, end, risk in spans:
+        if start < pos:  # overlaps the previous span: widen it, one tag
+            pos = max(pos, end)
+            continue
+        out.append(text[pos:start])
+        out.append(f"<{risk.split('.', 1)[-1].upper()}>")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def audit_content(state: GatewayState, outcome: Outcome | None) -> str | None:
+    """PII-free text for the audit row (no content at all when retention of content is off)."""
     if outcome is None or not state.settings.audit.store_content:
         return None
-    text = outcome.redacted_text
-    again = await acheck(state, text, role)
-    if again.error:
+    parts = [pii_free(t, v) for t, v in zip(outcome.texts, outcome.verdicts, strict=True)]
+    if any(p is None for p in parts):
         return None
-    findings = [f for f in again.findings if f.risk.startswith("pii.") and f.has_span]
-    for f in sorted(findings, key=lambda f: f.start, reverse=True):
-        text = text[: f.start] + f"<{f.risk.removeprefix('pii.').upper()}>" + text[f.end :]
-    return text
+    return "\n".join(p for p in parts if p is not None)
 
 
 async def write_audit(
@@ -107,13 +120,13 @@ async def write_audit(
         "model": ctx.model or "-", "key_id": ctx.key.id if ctx.key else None,
     }
     entries: list[AuditEntry] = []
-    for kind, outcome, role in (("input", inp, Role.INPUT), ("output", out, Role.OUTPUT)):
+    for kind, outcome in (("input", inp), ("output", out)):
         if outcome is None:
             continue
         entries.append(AuditEntry(
             kind=kind, action="error" if outcome.error else outcome.action.value, status=status,
             latency_ms=sum(v.latency_ms for v in outcome.verdicts), risks=outcome.risks,
-            content=await audit_content(state, outcome, role), **base,
+            content=audit_content(state, outcome), **base,
         ))
     worst = "allow"
     for o in (inp, out):

@@ -1,0 +1,207 @@
+"""Added latency of the compliance gateway over calling the model server directly.
+
+Targets, all in front of the same scripted upstream (`tests/gateway/scripted_upstream.py`, its
+own process, 3 characters per streamed delta, ``--delay`` seconds between deltas): the upstream
+itself (direct), `hegui serve` on SQLite, `hegui serve` on PostgreSQL (fresh schema, dropped after),
+and LiteLLM's proxy as a side-by-side reference when its ``litellm`` command is given. Each target
+runs non-streaming (whole-request latency) and streaming (time to the first content token) at
+1, 32 and 128 concurrent clients; the gateway runs the default detectors and policy, both input
+and output checks, audit rows with redacted content, and no rate limit.
+
+    nice -n 10 .venv/bin/python bench/gateway.py [--litellm /tmp/litellm-venv/bin/litellm] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "gateway"))
+from scripted_upstream import free_port  # noqa: E402
+
+HEGUI = str(Path(sys.executable).parent / "hegui")
+KEY = "hegui-bench-admin-key-0123456789"
+PROMPT = "[bench] 请简要说明一下办理居住证的流程。"
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited: {log.read_text()[-1500:]}")
+        time.sleep(0.2)
+    raise RuntimeError(f"{proc.args} not ready after {timeout}s")
+
+
+async def one(client: httpx.AsyncClient, base: str, stream: bool) -> float:
+    """Seconds for one request: the whole answer, or the first content token when streaming."""
+    body = {"model": "scripted", "messages": [{"role": "user", "content": PROMPT}], "stream": stream}
+    t0 = time.perf_counter()
+    if not stream:
+        r = await client.post(f"{base}/chat/completions", json=body)
+        r.raise_for_status()
+        return time.perf_counter() - t0
+    first = None
+    async with client.stream("POST", f"{base}/chat/completions", json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if first is None and line.startswith("data: {"):
+                d = json.loads(line[6:])
+                ch = d.get("choices") or [{}]
+                if (ch[0].get("delta") or {}).get("content"):
+                    first = time.perf_counter() - t0
+    if first is None:
+        raise RuntimeError("stream without content")
+    return first
+
+
+async def level(base: str, stream: bool, conc: int, n: int) -> dict[str, Any]:
+    lat: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers={"Authorization": f"Bearer {KEY}"}) as client:
+        for _ in range(min(conc, 8)):  # warm the pools
+            await one(client, base, stream)
+        todo = n
+        t0 = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal todo, errors
+            while todo > 0:
+                todo -= 1
+                try:
+                    lat.append(await one(client, base, stream))
+                except Exception:
+                    errors += 1
+
+        await asyncio.gather(*(worker() for _ in range(conc)))
+        wall = time.perf_counter() - t0
+    return {"n": len(lat), "errors": errors, "p50_ms": round(pct(lat, 0.5) * 1000, 2),
+            "p99_ms": round(pct(lat, 0.99) * 1000, 2), "mean_ms": round(statistics.fmean(lat) * 1000, 2),
+            "rps": round(len(lat) / wall, 1)}
+
+
+def run_all(targets: dict[str, str], levels: list[int], requests: int) -> dict[str, dict[str, Any]]:
+    """Every (mode, level) runs on all targets back to back, so a busy machine hits them alike."""
+    out: dict[str, dict[str, Any]] = {name: {} for name in targets}
+    for stream in (False, True):
+        for c in levels:
+            for name, base in targets.items():
+                r = asyncio.run(level(base, stream, c, max(requests, 3 * c)))
+                out[name][f"{'stream' if stream else 'plain'}@{c}"] = r
+                print(f"{name:<16} {'ttft' if stream else 'plain':<5} c={c:<4} p50 {r['p50_ms']:>8.2f} ms  "
+                      f"p99 {r['p99_ms']:>8.2f} ms  {r['rps']:>7.1f} req/s  errors {r['errors']}", flush=True)
+    return out
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path, ready: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=log.parent)
+    wait_ready(ready, proc, log)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--levels", default="1,32,128")
+    ap.add_argument("--requests", type=int, default=200, help="requests per level (at least 3 × concurrency)")
+    ap.add_argument("--delay", type=float, default=0.005, help="upstream seconds between streamed deltas")
+    ap.add_argument("--stores", default="sqlite,postgres")
+    ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--litellm", help="path of LiteLLM's `litellm` command (pip install 'litellm[proxy]')")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="hegui-bench-"))
+    results: dict[str, Any] = {"levels": levels, "delay_s": args.delay, "requests": args.requests}
+    up_port = free_port()
+    up = start([sys.executable, str(ROOT / "tests" / "gateway" / "scripted_upstream.py"), "--port", str(up_port),
+                "--delay", str(args.delay)], dict(os.environ), tmp / "upstream.log",
+               f"http://127.0.0.1:{up_port}/v1/models")
+    up_url = f"http://127.0.0.1:{up_port}/v1"
+    procs: list[subprocess.Popen[bytes]] = [up]
+    targets = {"direct": up_url}
+    schemas: list[str] = []
+    try:
+        for store in args.stores.split(","):
+            port = free_port()
+            var = tmp / f"var-{store}"
+            env = {**os.environ, "HEGUI_ADMIN_KEY": KEY, "HEGUI_VAR_DIR": str(var), "HEGUI_GATEWAY__RATE_LIMIT_RPM": "0",
+                   "HEGUI_AUDIT__PURGE_INTERVAL_S": "0"}
+            if store == "postgres":
+                schemas.append(f"hg_bench_{os.getpid()}")
+                env.update(HEGUI_STORE__URL=args.pg_url, HEGUI_STORE__DB_SCHEMA=schemas[-1])
+            var.mkdir(parents=True)
+            procs.append(start([HEGUI, "serve", "--port", str(port), "--upstream", up_url], env, var / "gateway.log",
+                               f"http://127.0.0.1:{port}/readyz"))
+            targets[f"hegui-{store}"] = f"http://127.0.0.1:{port}/v1"
+        if args.litellm:
+            port = free_port()
+            cfg = tmp / "litellm.yaml"
+            cfg.write_text(json.dumps({"model_list": [{"model_name": "scripted", "litellm_params": {
+                "model": "openai/scripted", "api_base": up_url, "api_key": "none"}}],
+                "litellm_settings": {"telemetry": False}}))
+            env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_MASTER_KEY": KEY}
+            try:
+                procs.append(start([args.litellm, "--config", str(cfg), "--port", str(port), "--num_workers", "1"], env,
+                                   tmp / "litellm.log", f"http://127.0.0.1:{port}/health/liveliness"))
+                targets["litellm"] = f"http://127.0.0.1:{port}/v1"
+            except RuntimeError as e:
+                results["litellm_error"] = str(e)[-500:]
+                print(f"litellm did not start: {e}", flush=True)
+        results.update(run_all(targets, levels, args.requests))
+    finally:
+        for p in reversed(procs):
+            stop(p)
+        if schemas:
+            from sqlalchemy import create_engine, text
+
+            eng = create_engine(args.pg_url)
+            with eng.begin() as c:
+                for schema in schemas:
+                    c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            eng.dispose()
+    results["load_average"] = os.getloadavg()
+    base = results["direct"]
+    print("\nadded over direct (p50 / p99, ms):")
+    for name, res in results.items():
+        if name not in targets or name == "direct":
+            continue
+        for k, r in res.items():
+            b = base[k]
+            print(f"  {name:<16} {k:<10} +{r['p50_ms'] - b['p50_ms']:7.2f} / +{r['p99_ms'] - b['p99_ms']:7.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
