@@ -6,7 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 def _abuse_risks() -> dict[str, str]:
-    return {"hg.spam": "spam", "hg.malware": "malware", "hg.fraud": "fraud", "hg.gambling": "marketing"}
+    # spam generation, malware, fraud and marketing floods (hg.*), and speculation/hype built on false
+    # information (A.1.g) or unethical business practice (A.3.b), as draft Art. 19 lists them.
+    return {"hg.spam": "spam", "hg.malware": "malware", "hg.fraud": "fraud", "hg.gambling": "marketing",
+            "A.3.b": "marketing", "A.1.g": "speculation"}
 
 
 class EnforcementConfig(BaseModel):
