@@ -23,7 +23,7 @@ POSTS = [("/console/logout", "viewer"), ("/console/audit/verify", "viewer"), ("/
          ("/console/complaints/C1/reply", "reviewer"), ("/console/complaints/C1/close", "reviewer"),
          ("/console/users/" + "0" * 32 + "/sanction", "reviewer"), ("/console/blocklist/add", "reviewer"),
          ("/console/blocklist/1/remove", "reviewer"), ("/console/tickets/1/done", "reviewer")]
-ADMIN_ROUTES = ["/admin/v1/keys", "/admin/v1/audit/verify", "/admin/v1/complaints", "/admin/v1/tickets"]
+ADMIN_ROUTES = ["/admin/v1/keys", "/admin/v1/audit/verify", "/admin/v1/audit/search", "/admin/v1/audit/stats", "/admin/v1/complaints", "/admin/v1/tickets"]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,12 @@ def test_anonymous_is_refused_everywhere(app: Any) -> None:
     s = login(app, "ada")
     for path in ADMIN_ROUTES:
         assert s.get(path).status_code == 401, path
-    assert s.get("/admin/v1/keys", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
+    auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert s.get("/admin/v1/keys", headers=auth).status_code == 200
+    # The admin API answers the same audit queries as the console.
+    assert s.get("/admin/v1/audit/search", params={"risk": "pii", "limit": "5"}, headers=auth).status_code == 200
+    assert s.get("/admin/v1/audit/search", params={"from": "yesterday"}, headers=auth).status_code == 400
+    assert len(s.get("/admin/v1/audit/stats", params={"days": "7"}, headers=auth).json()["days"]) == 7
 
 
 @pytest.mark.parametrize("user,role", [("vic", "viewer"), ("rita", "reviewer")])

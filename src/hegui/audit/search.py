@@ -8,6 +8,7 @@ installation key, so the clear name is never stored or compared in the database.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -94,6 +95,41 @@ def search(factory: sessionmaker[Session], key: bytes, q: AuditQuery) -> list[Au
                      tuple(x for x in r.risks.split(",") if x), r.status, r.latency_ms, r.detail, r.content)
             for r in session.execute(stmt).scalars()
         ]
+
+
+def _parse_time(value: str) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise ValueError("times are YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC) / 时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM")
+
+
+def query_from_params(params: Mapping[str, str], *, limit: int = 100) -> AuditQuery:
+    """An `AuditQuery` from URL parameters (``from``, ``to``, ``request_id``, ``user``, ``risk``,
+    ``action``, ``kind``, ``before``), as the console and the admin API take them. A date-only
+    ``to`` includes that day. Raises ValueError for a malformed time."""
+
+    def g(name: str, size: int = 128) -> str:
+        return str(params.get(name, "") or "")[:size]
+
+    until = _parse_time(g("to", 32))
+    if until is not None and len(g("to", 32).strip()) == 10:
+        until += timedelta(days=1)
+    before = g("before", 20)
+    return AuditQuery(since=_parse_time(g("from", 32)), until=until, request_id=g("request_id", 64), user=g("user"),
+                      risk=g("risk", 64), action=g("action", 16), kind=g("kind", 16), limit=limit,
+                      before_seq=int(before) if before.isdigit() else None)
+
+
+def row_json(r: AuditRow) -> dict[str, object]:
+    return {"seq": r.seq, "ts": r.ts.isoformat(), "request_id": r.request_id, "kind": r.kind, "user": r.user_pseudo,
+            "model": r.model, "action": r.action, "risks": list(r.risks), "status": r.status,
+            "latency_ms": r.latency_ms, "detail": r.detail, "content": r.content}
 
 
 def _esc(s: str) -> str:

@@ -12,7 +12,7 @@ import hmac
 import mimetypes
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hegui.audit import verify
-from hegui.audit.search import AuditQuery, search, stats
+from hegui.audit.search import AuditQuery, query_from_params, search, stats
 from hegui.console import accounts as acc
 from hegui.console.charts import columns_svg
 from hegui.console.web import (
@@ -192,29 +192,11 @@ def _risk_label(risk_id: str, lang: str) -> str:
 # -- audit ---------------------------------------------------------------------------------------
 
 
-def _parse_time(value: str) -> datetime | None:
-    value = value.strip()
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    raise Problem(400, "bad_time")
-
-
 def _audit_query(params: Any) -> AuditQuery:
-    def g(name: str, limit: int = 128) -> str:
-        return str(params.get(name, "") or "")[:limit]
-
-    before = g("before", 20)
-    until = _parse_time(g("to", 32))
-    if until is not None and len(g("to", 32).strip()) == 10:
-        until += timedelta(days=1)  # a date "to" includes that day
-    return AuditQuery(since=_parse_time(g("from", 32)), until=until, request_id=g("request_id", 64), user=g("user"),
-                      risk=g("risk", 64), action=g("action", 16), kind=g("kind", 16), limit=100,
-                      before_seq=int(before) if before.isdigit() else None)
+    try:
+        return query_from_params(params)
+    except ValueError:
+        raise Problem(400, "bad_time") from None
 
 
 @router.get("/audit")

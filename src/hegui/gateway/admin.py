@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from hegui.audit import search as audit_search
 from hegui.audit import verify
 from hegui.gateway.checks import require_admin
 from hegui.gateway.errors import GatewayError
@@ -65,3 +66,27 @@ async def audit_verify(request: Request) -> Response:
     state = await admin(request)
     res = await run_in_threadpool(verify, state.factory, state.key)
     return JSONResponse({"ok": res.ok, "rows": res.rows, "problems": res.problems})
+
+
+@router.get("/audit/search")
+async def audit_rows(request: Request) -> Response:
+    """Audit rows, newest first: ``from``, ``to`` (UTC), ``request_id``, ``user`` (name or pseudonym),
+    ``risk`` (id or dotted prefix), ``action``, ``kind``, ``before`` (paging), ``limit`` (≤ 500)."""
+    state = await admin(request)
+    lim = request.query_params.get("limit", "100")
+    try:
+        q = audit_search.query_from_params(request.query_params, limit=int(lim) if lim.isdigit() else 100)
+    except ValueError as e:
+        raise GatewayError(400, "invalid_request", str(e), str(e)) from None
+    rows = await run_in_threadpool(audit_search.search, state.factory, state.key, q)
+    return JSONResponse({"data": [audit_search.row_json(r) for r in rows]})
+
+
+@router.get("/audit/stats")
+async def audit_stats(request: Request) -> Response:
+    """Requests, blocks and redactions per day and per risk over the last ``days`` (1–90) days."""
+    state = await admin(request)
+    d = request.query_params.get("days", "14")
+    s = await run_in_threadpool(audit_search.stats, state.factory, days=max(1, min(int(d) if d.isdigit() else 14, 90)))
+    return JSONResponse({"days": s.days, "requests": s.requests, "blocked": s.blocked, "redacted": s.redacted,
+                         "by_risk": s.by_risk, "top_risks": s.top_risks, "truncated": s.truncated})
