@@ -22,9 +22,9 @@ from hegui.detect.blocklist import BlocklistDetector
 from hegui.enforcement import service as enforcement
 from hegui.enforcement.service import Thresholds
 from hegui.gateway.errors import GatewayError, store_failed
-from hegui.gateway.state import GatewayState, RequestContext
+from hegui.gateway.state import GatewayState, RequestContext, log
 from hegui.identity import service as identity
-from hegui.identity.providers import IdVerifier, SmsSender, make_sender, make_verifier
+from hegui.identity.providers import IdVerifier, MemorySender, SmsSender, make_sender, make_verifier
 from hegui.notices import texts
 from hegui.policy import Action, Duties
 from hegui.store.models import RateWindow
@@ -154,6 +154,12 @@ def install(app: FastAPI, state: GatewayState) -> Services:
         bl.source, bl.refresh_s = StoreSource(state.factory), s.complaints.blocklist_refresh_s
         bl.invalidate()
         svc.blocklist = bl
+    if isinstance(svc.sender, MemorySender):
+        log.warning("identity.sms.sender is 'memory': one-time codes are kept in memory, not delivered "
+                    "(development only; configure an SMS gateway for production)")
+    if duties.require_real_name and s.identity.id_verifier == "offline":
+        log.warning("the policy requires real names but identity.id_verifier is 'offline': ID numbers are "
+                    "checked for structure only, not against the holder's name (configure identity.http)")
     state.services = svc
     state.pre_checks.extend([sanction_check, identity_check, usage_check])
     state.input_hooks.append(on_input)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-import hegui.store.models  # noqa: F401 - registers the tables on Base.metadata
+# Every models module, so the tables are registered on Base.metadata (autogenerate sees them all).
+import hegui.complaints.models
+import hegui.enforcement.models
+import hegui.identity.models
+import hegui.store.models
+import hegui.usage.models  # noqa: F401
 from hegui.store.base import Base
 
 engine = context.config.attributes["engine"]
