@@ -164,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                 hit = next((r for r, rx in cues if rx.search(n)), None)
                 risk = hit or risk
                 if hit is None and src.get("unclassified") == "weak":
+                    if len(n) < rules["unclassified_min_len"] and n not in weak and n not in strong:
+                        dropped["mixed list, no cue, short"] += 1
+                        continue
                     rule = {**src, "strength": "weak", "why": "mixed list, no cue"}
             cand[n] = (t, risk, label, rule)
 

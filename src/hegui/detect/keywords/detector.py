@@ -11,9 +11,10 @@ threshold, but never block); a strong term of the same risk in the same text lif
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,9 @@ class KeywordDetector:
         self._lock = threading.Lock()
         t0 = time.perf_counter()
         self.compiled, self.compiled_now = self._load()
+        had_db = self.compiled.hsdb is not None
         self.matcher = make_matcher(self.compiled, backend)
-        if getattr(self.matcher, "compiled", False) and self.matcher.backend == "hyperscan":
+        if self.matcher.backend == "hyperscan" and not had_db:  # cached by the fallback: add the database
             self.compiled_now = True
             write_cache(self.cache_path, self.compiled)
         self.load_seconds = time.perf_counter() - t0
@@ -111,12 +113,24 @@ class KeywordDetector:
         cached = read_cache(self.cache_path)
         if cached is not None:
             return cached, False
+        # Several gateway workers may start at once on a cold cache: one compiles, the others wait
+        # for it and load its result instead of compiling the same database in parallel.
+        with _build_lock(self.cache_dir):
+            cached = read_cache(self.cache_path)
+            if cached is not None:
+                return cached, False
+            return self._build(), True
+
+    def _build(self) -> Compiled:
         lexicons = [load_lexicon(p) for p in self.lexicon_files]
         phrases = [a for p in self.allow_files for a in load_allow_list(p)]
         compiled = compile_lexicons(lexicons, phrases)
         if self.backend_option == "ahocorasick" or not _hs():
-            write_cache(self.cache_path, compiled)  # the hyperscan path writes once it has the database
-        return compiled, True
+            write_cache(self.cache_path, compiled)
+        else:  # compile the hyperscan database now, still under the lock, and cache it with the rest
+            make_matcher(compiled, "hyperscan")
+            write_cache(self.cache_path, compiled)
+        return compiled
 
     # -- matching -----------------------------------------------------------------------------
 
@@ -189,6 +203,27 @@ class KeywordDetector:
                 meta["cooccurring_terms"] = k
             out.append(Finding(risk, s, e, round(score, 4), self.name, f"keyword/{strength} ({lex}: {src})", meta))
         return out
+
+
+@contextlib.contextmanager
+def _build_lock(cache_dir: Path) -> Iterator[None]:
+    """An exclusive lock file in the cache directory (no lock, and no waiting, where none can be made)."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(cache_dir / ".keywords.lock", "a+b")  # noqa: SIM115 - held across the yield
+    except OSError:
+        yield
+        return
+    try:
+        import fcntl
+
+        fcntl.flock(fh, fcntl.LOCK_EX)
+    except (ImportError, OSError):  # pragma: no cover - non-POSIX or a filesystem without locks
+        pass
+    try:
+        yield
+    finally:
+        fh.close()
 
 
 def _word(ch: str) -> bool:
