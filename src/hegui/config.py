@@ -21,12 +21,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from hegui.assess.settings import AssessConfig
 from hegui.audit.config import AuditConfig
 from hegui.complaints.config import ComplaintsConfig
-from hegui.enforcement.config import EnforcementConfig
 from hegui.console.config import ConsoleConfig
+from hegui.enforcement.config import EnforcementConfig
 from hegui.gateway.config import GatewayConfig
 from hegui.identity.config import IdentityConfig
-from hegui.notices.config import NoticesConfig
 from hegui.labels.config import LabelsConfig
+from hegui.notices.config import NoticesConfig
 from hegui.store.config import StoreConfig
 from hegui.usage.config import UsageConfig
 
@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     # Key for keyed hashes (pseudonymous user ids, hash redaction). Set it in production; the default
     # is derived per installation under var/ so hashes are stable on one machine.
     secret_key: SecretStr | None = None
+    # Where hegui keeps its files: the SQLite store, secret.key, admin.key, caches.
     var_dir: Path = Path("var")
     guard: GuardConfig = Field(default_factory=GuardConfig)
     keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)

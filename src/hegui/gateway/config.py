@@ -30,14 +30,21 @@ class GatewayConfig(BaseModel):
 
     # One upstream for every model (``hegui serve --upstream`` / HEGUI_GATEWAY__UPSTREAM_URL).
     upstream_url: str | None = None
+    # Bearer token sent to ``upstream_url`` (never logged).
     upstream_api_key: SecretStr | None = None
     # Model name → upstream; wins over ``upstream_url`` for the names it lists.
     models: dict[str, UpstreamConfig] = Field(default_factory=dict)
+    # Seconds to open a connection to an upstream; connection failures are retried (the request never reached it).
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    # Seconds of upstream silence before the request fails with 504 (or a stream ends with upstream_timeout).
     read_timeout_s: float = Field(default=120.0, gt=0)
+    # Retries on connection errors only; a request that reached the model server is never sent twice.
     connect_retries: int = Field(default=2, ge=0, le=10)
+    # Pooled connections to the upstreams, per gateway process.
     max_connections: int = Field(default=256, ge=1)
+    # Larger request bodies are refused with 413 (declared or streamed).
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # buffered: nothing unchecked reaches the client; stream_first: forward at once, check behind (docs/gateway.md).
     stream_mode: StreamMode = StreamMode.BUFFERED
     # Buffered mode releases text at sentence ends; a sentence longer than this is cut and checked.
     stream_buffer_chars: int = Field(default=400, ge=16)
@@ -48,4 +55,5 @@ class GatewayConfig(BaseModel):
     rate_limit_rpm: int = Field(default=600, ge=0)
     # Admin key to create on start if no key with this value exists (HEGUI_GATEWAY__ADMIN_KEY or HEGUI_ADMIN_KEY).
     admin_key: SecretStr | None = None
+    # JSON lines on stderr (whitelisted, non-personal fields only); false: plain text.
     json_logs: bool = True

@@ -28,8 +28,11 @@ class TextLabelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Add the explicit label to generated text (GB 45438 requires it; turn off only if the app shows its own).
     enabled: bool = True
+    # Label text before the answer (must name 人工智能/AI and 生成/合成).
     prefix: str = ""
+    # Label text after the answer (must name 人工智能/AI and 生成/合成).
     suffix: str = DEFAULT_SUFFIX
     # Used instead of ``prefix``/``suffix`` when the answer is in English; empty means use zh-CN.
     prefix_en: str = ""
