@@ -59,6 +59,21 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A session factory on a fresh, migrated store: a SQLite file, then a PostgreSQL schema."""
+    from hegui.store import make_engine, session_factory, upgrade
+    from hegui.store.testing import pg_available, temp_store
+
+    if request.param == "postgres" and not pg_available():
+        pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432")
+    with temp_store(request.param, tmp_path) as cfg:
+        engine = make_engine(cfg, tmp_path)
+        upgrade(engine)
+        yield session_factory(engine)
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[Any]:
     with scripted.ScriptedUpstream() as up:

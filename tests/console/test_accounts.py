@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from hegui.console import accounts as acc
 from hegui.console.config import ConsoleConfig
-from hegui.store import make_engine, session_factory, upgrade
-from hegui.store.testing import BACKENDS, pg_available, temp_store
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(params=BACKENDS)
-def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    if request.param == "postgres" and not pg_available():
-        pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432")
-    with temp_store(request.param, tmp_path) as cfg:
-        engine = make_engine(cfg, tmp_path)
-        upgrade(engine)
-        yield session_factory(engine)
-        engine.dispose()
 
 
 def test_password_is_argon2_and_never_in_clear(factory: object) -> None:

@@ -3,7 +3,6 @@ per-day stats, and stored text edits shared by every gateway process."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,21 +11,8 @@ import pytest
 
 from hegui.audit import AuditEntry, append, pseudonymize
 from hegui.audit.search import AuditQuery, search, stats
-from hegui.store import make_engine, session_factory, upgrade
-from hegui.store.testing import BACKENDS, pg_available, temp_store
 
 KEY = b"console-data-key"
-
-
-@pytest.fixture(params=BACKENDS)
-def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "postgres" and not pg_available():
-        pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432")
-    with temp_store(request.param, tmp_path) as cfg:
-        engine = make_engine(cfg, tmp_path)
-        upgrade(engine)
-        yield session_factory(engine)
-        engine.dispose()
 
 
 def _rows(factory: Any) -> None:
