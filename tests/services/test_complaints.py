@@ -177,3 +177,22 @@ def test_access_then_deletion_leaves_no_trace(make_gateway, upstream):
     assert "你好" in after
     assert g.client.post("/v1/hegui/requests", headers=u, json={"type": "access"}).json()["identity"]["registered"] is False
     assert g.client.post("/v1/hegui/requests", headers=u, json={"type": "teleport"}).status_code == 400
+
+
+def test_admin_blocklist_add_remove(make_gateway, upstream):
+    upstream.answers["讲个段子"] = "这是一个被人工加入屏蔽库的段子内容，不应再生成。"
+    g = make_gateway()
+    u = g.user("reader")
+    assert g.chat(u, "讲个段子").json()["choices"][0]["finish_reason"] == "stop"
+    r = g.client.post("/admin/v1/blocklist", headers=g.admin, json={"text": "被人工加入屏蔽库的段子内容"})
+    assert r.status_code == 400  # a reason is required
+    assert g.client.post("/admin/v1/blocklist", headers=g.admin, json={"text": "短", "reason": "x"}).status_code == 400
+    r = g.client.post("/admin/v1/blocklist", headers=g.admin, json={"text": "被人工加入屏蔽库的段子内容", "reason": "网信办通知"})
+    assert r.status_code == 201
+    entry = r.json()["id"]
+    assert g.chat(u, "讲个段子").json()["choices"][0]["finish_reason"] == "content_filter"
+    assert [e["id"] for e in g.client.get("/admin/v1/blocklist", headers=g.admin).json()["data"]] == [entry]
+    r = g.client.request("DELETE", f"/admin/v1/blocklist/{entry}", headers=g.admin, json={"reason": "误加"})
+    assert r.status_code == 200
+    assert g.client.request("DELETE", f"/admin/v1/blocklist/{entry}", headers=g.admin, json={"reason": "again"}).status_code == 404
+    assert g.chat(u, "讲个段子").json()["choices"][0]["finish_reason"] == "stop"

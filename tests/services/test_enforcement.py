@@ -94,6 +94,9 @@ def test_termination_after_suspensions_and_admin_actions(make_gateway):
                          json={"action": "lift", "reason": "x"}).status_code == 403
     kinds = [e["kind"] for e in g.client.get("/admin/v1/users/victor", headers=g.admin).json()["sanctions"]]
     assert kinds == ["terminate", "suspend", "warn"]
+    listed = g.client.get("/admin/v1/users?status=terminated", headers=g.admin).json()["data"]
+    assert {x["account"] for x in listed} == {g.pseudo("trent"), g.pseudo("victor")}
+    assert g.client.get("/admin/v1/users?status=bogus", headers=g.admin).status_code == 400
 
 
 def test_abuse_patterns_from_findings_and_rates(make_gateway):

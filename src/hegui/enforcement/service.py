@@ -221,6 +221,16 @@ def events(factory: sessionmaker[Session], account: str, limit: int = 200) -> li
                  "risks": [r for r in e.risks.split(",") if r], "reason": e.reason, "actor": e.actor} for e in rows]
 
 
+def sanctioned(factory: sessionmaker[Session], *, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Users suspended or terminated now (a suspension that ran out is not listed)."""
+    statuses = (status,) if status else ("suspended", "terminated")
+    with factory() as s:
+        rows = s.execute(select(Standing).where(Standing.status.in_(statuses))
+                         .order_by(Standing.updated_at.desc()).limit(limit)).scalars()
+        out = [{"account": r.account, **standing_json(r)} for r in rows]
+    return [u for u in out if u["status"] != "active"]
+
+
 def refusal_for(st: dict[str, Any]) -> GatewayError | None:
     """The error a sanctioned user gets, with the reason and (for a suspension) the end time."""
     if st["status"] == "terminated":

@@ -7,7 +7,6 @@ knows the account's pseudonym.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,14 +14,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hegui.audit.pseudonym import pseudonymize
-from hegui.complaints import pirequests
+from hegui.complaints import blocklist_admin, pirequests
 from hegui.complaints import service as complaints
 from hegui.enforcement import service as enforcement
 from hegui.gateway.admin import admin
 from hegui.gateway.checks import bearer
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.openai_routes import read_json
-from hegui.gateway.services import services_of
+from hegui.gateway.services import decide_complaint, feed_blocklist, services_of
 from hegui.gateway.state import GatewayState, RequestContext
 from hegui.identity import service as identity
 from hegui.notices import texts
@@ -261,23 +260,9 @@ async def complaint_decision(ref: str, request: Request) -> Response:
     at once and opens an optimisation ticket; upholding an appeal lifts the sanction."""
     state = await admin(request)
     body = await read_json(state, request)
-    svc = services_of(state)
-    actor = _actor(request)
-
-    def blocklisted(entry_id: int, canon: str) -> None:
-        if svc.blocklist is not None:
-            svc.blocklist.add(canon, entry_id, is_canonical=True)
-            svc.blocklist.invalidate()
-
-    def appeal(account: str, reason: str) -> None:
-        with suppress(GatewayError):  # not (or no longer) sanctioned
-            enforcement.admin_action(state.factory, state.key, state.settings.enforcement, svc.thresholds, account,
-                                     "lift", reason, actor)
-
-    out = await _thread(complaints.decide, state.factory, state.settings.complaints, ref, str(body.get("decision", "")),
-                        actor, reason=body.get("reason") if isinstance(body.get("reason"), str) else "",
-                        safe_answer=body.get("safe_answer") if isinstance(body.get("safe_answer"), str) else "",
-                        deadline_days=svc.duties.optimisation_deadline_days, on_blocklisted=blocklisted, on_appeal=appeal)
+    out = await _thread(decide_complaint, state, ref, str(body.get("decision", "")), _actor(request),
+                        reason=body.get("reason") if isinstance(body.get("reason"), str) else "",
+                        safe_answer=body.get("safe_answer") if isinstance(body.get("safe_answer"), str) else "")
     return JSONResponse(out)
 
 
@@ -310,3 +295,51 @@ async def export_tickets(request: Request) -> Response:
 async def ticket_done(ticket_id: int, request: Request) -> Response:
     state = await admin(request)
     return JSONResponse(await _thread(complaints.finish_ticket, state.factory, ticket_id))
+
+
+@admin_router.get("/users")
+async def sanctioned_users(request: Request) -> Response:
+    """Users currently suspended or terminated (``?status=suspended|terminated``)."""
+    state = await admin(request)
+    st = request.query_params.get("status")
+    if st not in (None, "suspended", "terminated"):
+        raise GatewayError(400, "invalid_request", "status 须为 suspended 或 terminated", "status must be suspended or terminated")
+    return JSONResponse({"data": await _thread(enforcement.sanctioned, state.factory, status=st)})
+
+
+@admin_router.get("/blocklist")
+async def blocklist_entries(request: Request) -> Response:
+    state = await admin(request)
+    removed = request.query_params.get("removed") in ("1", "true", "yes")
+    return JSONResponse({"data": await _thread(blocklist_admin.entries, state.factory, include_removed=removed)})
+
+
+@admin_router.post("/blocklist")
+async def blocklist_add(request: Request) -> Response:
+    """Add content reported through another channel: ``{"text", "reason"}``; effective at once."""
+    state = await admin(request)
+    body = await read_json(state, request)
+    try:
+        entry_id, canon = await _thread(blocklist_admin.add, state.factory, state.key, _str(body, "text") or "",
+                                        _actor(request), _str(body, "reason") or "")
+    except ValueError as e:
+        raise GatewayError(400, "invalid_request", str(e), str(e)) from None
+    feed_blocklist(state, entry_id, canon)
+    return JSONResponse({"id": entry_id, "text": canon}, status_code=201)
+
+
+@admin_router.delete("/blocklist/{entry_id}")
+async def blocklist_remove(entry_id: int, request: Request) -> Response:
+    """Deactivate an entry added in error: ``{"reason"}`` (kept for the record; audited)."""
+    state = await admin(request)
+    body = await read_json(state, request)
+    try:
+        await _thread(blocklist_admin.remove, state.factory, state.key, entry_id, _actor(request), _str(body, "reason") or "")
+    except ValueError as e:
+        raise GatewayError(400, "invalid_request", str(e), str(e)) from None
+    except LookupError as e:
+        raise GatewayError(404, "not_found", str(e), str(e)) from None
+    bl = services_of(state).blocklist
+    if bl is not None:
+        bl.invalidate()
+    return JSONResponse({"id": entry_id, "active": False})

@@ -138,6 +138,34 @@ async def on_input(state: GatewayState, ctx: RequestContext, inp: Any) -> None:
             await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse, count=False)
 
 
+def feed_blocklist(state: GatewayState, entry_id: int, canon: str) -> None:
+    """Put a new blocklist entry into this worker's detector at once (others reload from the store)."""
+    bl = services_of(state).blocklist
+    if bl is not None:
+        bl.add(canon, entry_id, is_canonical=True)
+        bl.invalidate()
+
+
+def decide_complaint(state: GatewayState, ref: str, decision: str, actor: str, *, reason: str,
+                     safe_answer: str = "") -> dict[str, Any]:
+    """Uphold or reject a complaint with everything around it: an upheld content complaint feeds
+    the blocklist detector at once; an upheld appeal lifts the sanction. (Admin API and console.)"""
+    from contextlib import suppress
+
+    from hegui.complaints import service as complaints
+
+    svc = services_of(state)
+
+    def appeal(account: str, why: str) -> None:
+        with suppress(GatewayError):  # not (or no longer) sanctioned
+            enforcement.admin_action(state.factory, state.key, state.settings.enforcement, svc.thresholds, account,
+                                     "lift", why, actor)
+
+    return complaints.decide(state.factory, state.settings.complaints, ref, decision, actor, reason=reason,
+                             safe_answer=safe_answer, deadline_days=svc.duties.optimisation_deadline_days,
+                             on_blocklisted=lambda i, c: feed_blocklist(state, i, c), on_appeal=appeal)
+
+
 def install(app: FastAPI, state: GatewayState) -> Services:
     """Wire the service duties into ``state`` and ``app`` (called by the app factory)."""
     from hegui.gateway import service_routes
