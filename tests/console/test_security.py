@@ -107,6 +107,16 @@ def test_every_state_changing_form_needs_the_csrf_token(app: Any) -> None:
     assert r.status_code == 403 and "hegui_console=" not in r.headers.get("set-cookie", "")
 
 
+def test_language_switch_before_sign_in(app: Any) -> None:
+    c = TestClient(app)
+    page = c.get("/console/login")
+    assert '<html lang="zh-CN">' in page.text
+    r = c.post("/console/lang", data={"csrf": csrf_of(page.text), "lang": "en", "next": "/console/login"},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    assert '<html lang="en">' in c.get("/console/login").text and "Sign in" in c.get("/console/login").text
+
+
 def test_cookies_are_httponly_samesite_and_secure_behind_tls(app: Any) -> None:
     for https in (False, True):
         c = TestClient(app, base_url="https://testserver" if https else "http://testserver")

@@ -105,9 +105,11 @@ class Ctx:
 def render(request: Request, template: str, lang: str, session: SessionInfo | None, *, status: int = 200,
            **data: Any) -> HTMLResponse:
     tpl = _env().get_template(template)
+    # Before sign-in the forms (login, language) carry the login form's token, which may be new.
+    csrf = session.csrf if session else data.pop("login_csrf", None) or request.cookies.get(PRE_COOKIE, "")
     body = tpl.render(
         _=lambda key, **fmt: translate(key, lang, **fmt), lang=lang, html_lang=HTML_LANG[lang], session=session,
-        csrf=session.csrf if session else request.cookies.get(PRE_COOKIE, ""), path=request.url.path,
+        csrf=csrf, path=request.url.path,
         can=lambda role: session is not None and session.account.can(role), roles=ROLES, prefix=PREFIX, **data,
     )
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
