@@ -102,3 +102,12 @@ def test_public_key_verification(env: Path) -> None:
         app, ["verify", str(env / "o" / "a.png"), "--public-key", str(env / "pub.hex"), "--json"]
     )
     assert r.exit_code == 0 and json.loads(r.stdout)["signature"] == "valid"
+
+
+def test_verify_explicit_finds_audio_cue(env: Path) -> None:
+    make_sample("a.mp3", env)
+    runner.invoke(app, ["label", "apply", str(env / "a.mp3"), "--out", str(env / "o"), "--explicit"])
+    r = runner.invoke(app, ["verify", "--explicit", "--json", str(env / "o" / "a.mp3"), str(env / "a.mp3")])
+    labelled, plain = (json.loads(line) for line in r.stdout.splitlines())
+    assert labelled["explicit"] == {"audio_cue": True} and labelled["conforms"]
+    assert plain["explicit"] == {"audio_cue": False} and not plain["conforms"]  # no implicit label either

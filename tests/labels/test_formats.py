@@ -231,3 +231,22 @@ def test_outputs_still_decode(samples: Path, labeller: Labeller) -> None:
             subprocess.run(
                 ["ffprobe", "-v", "error", "-i", "-"], input=out, check=True, capture_output=True, timeout=60
             )
+
+
+def test_xmp_update_keeps_other_properties(samples: Path, labeller: Labeller) -> None:
+    """An image that already has XMP (a title from another tool) keeps it; only TC260:AIGC changes."""
+    from hegui.labels.formats import png, xmp
+
+    other = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:TC260="' + xmp.NS.encode() + b'"'
+        b' TC260:AIGC="old-attribute-form"><dc:creator>someone</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>'
+    )  # fmt: skip
+    data = (samples / "a.png").read_bytes()
+    idx = data.index(b"IDAT") - 4
+    data = data[:idx] + png.chunk(b"iTXt", png.XMP_KEY + b"\0\0\0\0\0" + other) + data[idx:]
+    assert png.read(data) == ["old-attribute-form"]
+    out, lab = labeller.apply(data, "a.png")
+    assert png.read(out) == [lab.to_json()]
+    assert b"<dc:creator>someone</dc:creator>" in out and b"old-attribute-form" not in out
+    assert out.count(png.XMP_KEY) == 1

@@ -153,6 +153,9 @@ def verify_cmd(
     as_json: JsonOpt = False,
     public_key: PubOpt = None,
     algorithm: AlgOpt = None,
+    explicit: Annotated[
+        bool, typer.Option("--explicit", help="Also look for explicit labels (audio: the 短长短短 cue).")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Check each file's label: present, single, fields and charset, signature, content hash.
@@ -163,7 +166,7 @@ def verify_cmd(
     signer = _signer(settings, public_key, algorithm)
     bad = 0
     for f in iter_files(files):
-        v = verify_file(f, signer, settings.labels.max_bytes)
+        v = verify_file(f, signer, settings.labels.max_bytes, check_explicit=explicit)
         bad += not v.conforms
         if as_json:
             typer.echo(v.to_json())

@@ -125,7 +125,9 @@ def write_sidecar_file(src: Path, labeller: Labeller) -> Path:
     return side
 
 
-def verify_file(path: Path, signer: Signer | None, max_bytes: int) -> Verification:
+def verify_file(
+    path: Path, signer: Signer | None, max_bytes: int, check_explicit: bool = False
+) -> Verification:
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -139,7 +141,26 @@ def verify_file(path: Path, signer: Signer | None, max_bytes: int) -> Verificati
     sidecar = side.read_text(encoding="utf-8").strip() if side.exists() else None
     v = verify(data, path.name, signer, sidecar=sidecar)
     v.file = str(path)
+    audio_only = v.format in ("wav", "mp3", "flac", "ogg") or (
+        v.format == "mp4" and path.suffix.lower() == ".m4a"
+    )
+    if check_explicit and audio_only:
+        _check_audio_cue(path, v)
     return v
+
+
+def _check_audio_cue(path: Path, v: Verification) -> None:
+    """Look for the 短长短短 cue at the start (Measures Art. 6(3): platforms check explicit labels)."""
+    from hegui.labels.explicit.audio import decode_start, detect_cue
+
+    try:
+        found = detect_cue(decode_start(path), 16000)
+    except LabelError as e:
+        v.warnings.append(f"audio could not be decoded to look for the audible label: {e}")
+        return
+    v.explicit["audio_cue"] = found
+    if not found:
+        v.warnings.append("no audible label (短长短短 rhythm) at the start")
 
 
 def iter_files(paths: list[Path]) -> list[Path]:

@@ -128,6 +128,8 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     signature: str = "absent"
     content: str = "unknown"
+    # Explicit labels found, when asked for (e.g. {"audio_cue": True}).
+    explicit: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -95,6 +95,8 @@ def label_frame(im: Image.Image, cfg: LabelsConfig) -> Image.Image:
     base.alpha_composite(b, (x, y))
     if mode in ("RGBA", "LA", "PA"):
         return base if mode == "RGBA" else base.convert(mode)
+    if mode == "CMYK":  # keep the colour space the embedded ICC profile describes
+        return base.convert("RGB").convert("CMYK")
     return base.convert("RGB") if mode not in ("L",) else base.convert("L")
 
 
@@ -102,7 +104,7 @@ def label_image_bytes(data: bytes, cfg: LabelsConfig) -> bytes:
     """Decode, draw the label, re-encode in the same format (all frames of an animation)."""
     try:
         im = Image.open(io.BytesIO(data))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise LabelError(f"not a decodable image: {e}") from None
     if im.width * im.height > cfg.max_pixels:
         raise LabelError(f"image has {im.width * im.height} pixels, over labels.max_pixels={cfg.max_pixels}")
@@ -110,7 +112,7 @@ def label_image_bytes(data: bytes, cfg: LabelsConfig) -> bytes:
     info = {k: im.info[k] for k in ("icc_profile", "exif", "dpi") if k in im.info}
     try:
         frames = [label_frame(fr.copy(), cfg) for fr in ImageSequence.Iterator(im)]
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise LabelError(f"image data cannot be decoded (truncated or corrupt?): {e}") from None
     out = io.BytesIO()
     opts: dict[str, object] = dict(info)

@@ -99,7 +99,7 @@ def content(data: bytes) -> Iterable[bytes]:
             im.load()
             yield f"{im.mode}:{im.size[0]}x{im.size[1]}:".encode()
             yield im.tobytes()
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise FormatError(f"TIFF image data cannot be decoded: {e}") from None
 
 
