@@ -1,18 +1,17 @@
 """Console pages on the service duties (issue 5): complaints queue, users and sanctions, blocklist
 and optimisation tickets, plus the notices editor and the overview's service panels.
 
-Each action calls the same service function as the admin REST route (`hegui.complaints.service`,
-`hegui.enforcement.service`, `hegui.identity.service`); the only wiring repeated here is what the
-REST route does around ``complaints.decide`` (feed the blocklist detector at once, lift the
-sanction of an upheld appeal). Service errors (`GatewayError`) become error pages in the
-user's language. Viewers read; reviewers handle complaints, warn/suspend/lift and edit the
-blocklist; termination needs an admin.
+Each action calls the same function as the admin REST route: `hegui.complaints.service`,
+`hegui.complaints.blocklist_admin`, `hegui.enforcement.service`, `hegui.identity.service`, and
+`hegui.gateway.services.decide_complaint` / `feed_blocklist` for what surrounds an uphold (the
+detector fed at once, an upheld appeal lifting the sanction). Service errors (`GatewayError`)
+become error pages in the user's language. Viewers read; reviewers handle complaints,
+warn/suspend/lift and edit the blocklist; termination needs an admin.
 """
 
 from __future__ import annotations
 
 import re
-from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter
@@ -67,19 +66,9 @@ async def overview_data(ctx: Ctx) -> dict[str, Any]:
     for state in ("received", "in_review"):
         open_rows += await _call(ctx, complaints.listing, ctx.state.factory, state=state, limit=50)
     open_rows.sort(key=lambda c: c.get("due_at") or "")
-    return {"complaints": open_rows, "suspended": await run_in_threadpool(sanctioned_users, ctx.state.factory)}
+    from hegui.enforcement import service as enforcement
 
-
-def sanctioned_users(factory: Any, limit: int = 50) -> list[dict[str, Any]]:
-    """Users currently suspended or terminated (read-only view of the sanction table)."""
-    from hegui.enforcement.models import Standing
-    from hegui.enforcement.service import standing_json
-
-    with factory() as s:
-        rows = s.execute(select(Standing).where(Standing.status.in_(("suspended", "terminated")))
-                         .order_by(Standing.updated_at.desc()).limit(limit)).scalars()
-        out = [{"account": r.account, **standing_json(r)} for r in rows]
-    return [u for u in out if u["status"] != "active"]  # a suspension that ran out is active again
+    return {"complaints": open_rows, "suspended": await _call(ctx, enforcement.sanctioned, ctx.state.factory, limit=50)}
 
 
 # -- complaints ----------------------------------------------------------------------------------
@@ -124,8 +113,6 @@ async def complaint_page(ctx: Ctx) -> Response:
 async def complaint_action(ctx: Ctx) -> Response:
     _need(ctx)
     from hegui.complaints import service as complaints
-    from hegui.enforcement import service as enforcement
-    from hegui.gateway.errors import GatewayError
 
     ref, op, f, st = _ref(ctx), ctx.request.path_params.get("op"), ctx.form, ctx.state
     actor = _actor(ctx)
@@ -134,21 +121,10 @@ async def complaint_action(ctx: Ctx) -> Response:
     elif op == "reply":
         await _call(ctx, complaints.reply, st.factory, ref, f.get("text", ""), actor, public=f.get("public", "1") == "1")
     elif op == "decision":
-        svc = st.services
+        from hegui.gateway.services import decide_complaint
 
-        def blocklisted(entry_id: int, canon: str) -> None:
-            if svc.blocklist is not None:
-                svc.blocklist.add(canon, entry_id, is_canonical=True)
-                svc.blocklist.invalidate()
-
-        def appeal(account: str, reason: str) -> None:
-            with suppress(GatewayError):  # not (or no longer) sanctioned
-                enforcement.admin_action(st.factory, st.key, st.settings.enforcement, svc.thresholds, account,
-                                         "lift", reason, actor)
-
-        await _call(ctx, complaints.decide, st.factory, st.settings.complaints, ref, f.get("decision", ""), actor,
-                    reason=f.get("reason", ""), safe_answer=f.get("safe_answer", ""),
-                    deadline_days=svc.duties.optimisation_deadline_days, on_blocklisted=blocklisted, on_appeal=appeal)
+        await _call(ctx, decide_complaint, st, ref, f.get("decision", ""), actor, reason=f.get("reason", ""),
+                    safe_answer=f.get("safe_answer", ""))
     elif op == "close":
         await _call(ctx, complaints.close, st.factory, ref, actor)
     else:
@@ -207,7 +183,7 @@ async def users_page(ctx: Ctx) -> Response:
         if how == "account name" and not view.registered and not events and len(results) > 0:
             continue
         results.append({"account": acc, "how": how, "identity": view, "standing": standing, "events": events})
-    listed = [] if q else await run_in_threadpool(sanctioned_users, st.factory)
+    listed = [] if q else await _call(ctx, enforcement.sanctioned, st.factory)
     return ctx.render("users.html.j2", q=q, results=results, listed=listed)
 
 
@@ -255,13 +231,11 @@ async def blocklist_page(ctx: Ctx) -> Response:
 async def blocklist_add(ctx: Ctx) -> Response:
     _need(ctx)
     from hegui.complaints import blocklist_admin
+    from hegui.gateway.services import feed_blocklist
 
     entry_id, canon = await _call(ctx, blocklist_admin.add, ctx.state.factory, ctx.state.key, ctx.form.get("text", ""),
                                   _actor(ctx), ctx.form.get("reason", ""))
-    bl = ctx.state.services.blocklist
-    if bl is not None:
-        bl.add(canon, entry_id, is_canonical=True)
-        bl.invalidate()
+    feed_blocklist(ctx.state, entry_id, canon)
     return redirect(f"{PREFIX}/blocklist")
 
 
