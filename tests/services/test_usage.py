@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from hegui.usage import service as usage
 from hegui.usage.config import UsageConfig
 
+from .conftest import BLOCKED
+
 EN_Q, EN_A = "hello there", "Hello! This is a plain answer in English."
 
 
@@ -28,6 +30,7 @@ def test_notice_endpoint(make_gateway):
 def test_disclosure_once_per_user(make_gateway):
     g = make_gateway(notices={"model_name": "Hegui-Chat-7B", "filing_number": "备案号-123"})
     a, b = g.user("a"), g.user("b")
+    assert g.chat(a, BLOCKED).json()["choices"][0]["finish_reason"] == "content_filter"  # refused: no notice yet
     first = g.chat(a, "你好").json()
     assert "【服务说明】" in first["choices"][0]["message"]["content"] and "备案号-123" in first["choices"][0]["message"]["content"]
     assert first["hegui"]["notices"][0]["kind"] == "disclosure"

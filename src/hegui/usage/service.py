@@ -110,6 +110,12 @@ def summary(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, n
         return {"day": day, "requests": d.requests if d else 0, "minutes": round(d.active_s / 60, 2) if d else 0.0}
 
 
+def disclosure_not_shown(factory: sessionmaker[Session], account: str) -> None:
+    """The answer that was to carry the one-time disclosure was refused: show it on the next one."""
+    with factory() as s, s.begin():
+        s.execute(update(UsageSession).where(UsageSession.account == account).values(notice_shown_at=None))
+
+
 def forget(session: Session, account: str) -> int:
     n = session.query(UsageDay).filter(UsageDay.account == account).delete()
     n += session.query(UsageSession).filter(UsageSession.account == account).delete()
