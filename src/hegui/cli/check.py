@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, NoReturn
 
 import typer
 
@@ -33,18 +35,33 @@ def check(
         role_ = Role(role)
     except ValueError:
         _die(f"--role must be 'input' or 'output', not {role!r}")
+    if text != "-" and not _encodable(text):
+        # The shell passed bytes that are not UTF-8 (Python keeps them as lone surrogates).
+        _die("the text argument is not valid UTF-8; re-encode it, or pipe it through stdin with -")
     try:
         settings = load_settings(config, **({"policy": policy} if policy else {}))
         guard = Guard.from_settings(settings)
     except (ConfigError, PolicyError) as e:
         _die(str(e))
+    except Exception as e:  # an unknown detector name, bad detector options, a missing model
+        _die(f"cannot set up the checks: {type(e).__name__}: {e}")
 
+    try:
+        raise typer.Exit(_run(guard, text, role_, pretty))
+    except BrokenPipeError:
+        # The reader went away (`hegui check - < big | head`): stop quietly, as other tools do.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush is silent
+        raise typer.Exit(1) from None
+
+
+def _run(guard: Any, text: str, role_: Any, pretty: bool) -> int:
+    """Check the argument or every stdin line; return the exit status."""
     out = sys.stdout
     status = 0
     if text != "-":
         v = guard.check(text, role_)
-        status = _emit(out, v.to_dict(), pretty)
-        raise typer.Exit(status)
+        return _emit(out, v.to_dict(), pretty)
 
     for batch in _batches(_read_stdin(sys.stdin.buffer)):
         good = [(i, t, extra) for i, t, extra, err in batch if err is None]
@@ -58,7 +75,15 @@ def check(
         for i, _, _, _ in batch:
             status = max(status, _emit(out, results[i], pretty))
         out.flush()
-    raise typer.Exit(status)
+    return status
+
+
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_stdin(stream: IO[bytes]) -> Iterator[tuple[int, str, dict[str, Any], str | None]]:
@@ -107,7 +132,12 @@ def _emit(out: IO[str], result: dict[str, Any], pretty: bool) -> int:
     if pretty:
         _print_pretty(result)
     else:
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        line = json.dumps(result, ensure_ascii=False)
+        if not _encodable(line):
+            # A JSONL input may carry a lone surrogate ("\\ud800"); echoing it raw is not UTF-8,
+            # so this line is written with JSON escapes instead (still valid JSON, same value).
+            line = json.dumps(result)
+        out.write(line + "\n")
     return code
 
 
@@ -116,6 +146,7 @@ def _print_pretty(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    result = _displayable(result)
     if "action" not in result:
         console.print(f"[red]error:[/] {result['error']}")
         return
@@ -131,6 +162,17 @@ def _print_pretty(result: dict[str, Any]) -> None:
     console.print(f"redacted: {result['redacted']}")
 
 
-def _die(msg: str) -> None:
+def _displayable(value: Any) -> Any:
+    """``value`` with lone surrogates shown as U+FFFD, so the terminal table never fails to encode."""
+    if isinstance(value, str):
+        return value if _encodable(value) else value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: _displayable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_displayable(v) for v in value]
+    return value
+
+
+def _die(msg: str) -> NoReturn:
     typer.echo(f"error: {msg}", err=True)
     raise typer.Exit(2)
