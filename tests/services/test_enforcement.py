@@ -128,19 +128,22 @@ def test_only_counts_and_risk_ids_per_user(make_gateway):
 
 
 @pytest.mark.postgres
-def test_fifty_parallel_strikes_counted_exactly(backend):
+def test_fifty_parallel_strikes_counted_exactly(tmp_path):
     """50 strikes for one user at once on PostgreSQL: no lost update (row lock on the standing)."""
-    import tempfile
-    from pathlib import Path
+    import uuid
+
+    import psycopg
 
     from hegui.policy import Duties
     from hegui.store import StoreConfig, make_engine, session_factory, upgrade
 
-    store = backend()
-    if not store:
-        pytest.skip("PostgreSQL only")
-    cfg = StoreConfig(**store, pool_size=25)
-    engine = make_engine(cfg, Path(tempfile.mkdtemp()))
+    from .conftest import PG_DSN, PG_URL, pg_available
+
+    if not pg_available():
+        pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432")
+    schema = f"hg_svc_{uuid.uuid4().hex[:12]}"
+    cfg = StoreConfig(url=PG_URL, db_schema=schema, pool_size=25)
+    engine = make_engine(cfg, tmp_path)
     upgrade(engine)
     factory = session_factory(engine)
     th = enforcement.Thresholds.of(EnforcementConfig(strikes_consecutive=1000, strikes_per_day=1000), Duties())
@@ -158,3 +161,16 @@ def test_fifty_parallel_strikes_counted_exactly(backend):
         assert verify(factory, b"k").ok
     finally:
         engine.dispose()
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_fifty_parallel_blocked_requests_through_the_gateway(make_gateway):
+    """The same through HTTP: 50 blocked prompts from one user at once are 50 strikes."""
+    g = make_gateway(enforcement={"strikes_consecutive": 1000, "strikes_per_day": 1000})
+    u = g.user("burst")
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda _: g.chat(u, BLOCKED).status_code, range(50)))
+    assert codes == [200] * 50
+    st = g.client.get("/admin/v1/users/burst", headers=g.admin).json()["standing"]
+    assert (st["strikes_total"], st["consecutive"], st["day_strikes"]) == (50, 50, 50)
