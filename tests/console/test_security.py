@@ -54,14 +54,50 @@ def test_anonymous_is_refused_everywhere(app: Any) -> None:
         assert c.get(path).status_code == 401, path
     # A console session is no admin key: the REST API still wants one.
     s = login(app, "ada")
-    for path in ADMIN_ROUTES:
-        assert s.get(path).status_code == 401, path
+    for method, path in _all_routes(app, "/admin/v1"):
+        assert s.request(method, path).status_code == 401, (method, path)
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
     assert s.get("/admin/v1/keys", headers=auth).status_code == 200
     # The admin API answers the same audit queries as the console.
     assert s.get("/admin/v1/audit/search", params={"risk": "pii", "limit": "5"}, headers=auth).status_code == 200
     assert s.get("/admin/v1/audit/search", params={"from": "yesterday"}, headers=auth).status_code == 400
     assert len(s.get("/admin/v1/audit/stats", params={"days": "7"}, headers=auth).json()["days"]) == 7
+
+
+def _all_routes(app: Any, prefix: str) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves under ``prefix``, path parameters filled with dummies."""
+    out: list[tuple[str, str]] = []
+
+    def walk(routes: list[Any], base: str) -> None:
+        for r in routes:
+            inner = getattr(r, "original_router", None)  # FastAPI ≥ 0.16x keeps included routers nested
+            if inner is not None:
+                walk(inner.routes, base + getattr(getattr(r, "include_context", None), "prefix", ""))
+                continue
+            path = base + getattr(r, "path", "")
+            if path.startswith(prefix):
+                concrete = re.sub(r"\{[^}]+\}", "1", path)
+                out.extend((m, concrete) for m in sorted(getattr(r, "methods", ()) or ()) if m not in ("HEAD", "OPTIONS"))
+
+    walk(app.routes, "")
+    return out
+
+
+def test_every_admin_and_console_route_refuses_anonymous(app: Any) -> None:
+    c = TestClient(app)
+    public = {"/console", "/console/", "/console/login", "/console/lang", "/console/static/1"}
+    admin_routes = _all_routes(app, "/admin/v1")
+    console_routes = _all_routes(app, "/console")
+    assert len(admin_routes) >= 10 and len(console_routes) >= 15
+    for method, path in admin_routes:
+        assert c.request(method, path).status_code == 401, (method, path)
+    for method, path in console_routes:
+        if path in public:
+            continue
+        r = c.request(method, path, follow_redirects=False)
+        expected = 303 if method == "GET" else 401
+        assert r.status_code == expected, (method, path, r.status_code)
+        assert "hegui_console=" not in r.headers.get("set-cookie", "")
 
 
 @pytest.mark.parametrize("user,role", [("vic", "viewer"), ("rita", "reviewer")])
@@ -78,6 +114,12 @@ def test_under_privileged_roles_are_refused(app: Any, user: str, role: str) -> N
             assert r.status_code != 403, (path, r.text[-300:])
         else:
             assert r.status_code == 403, path
+    # Every console POST outside the ones a viewer may use is refused to a viewer.
+    if role == "viewer":
+        for method, path in _all_routes(app, "/console"):
+            if method == "POST" and path not in ("/console/login", "/console/lang", "/console/logout",
+                                                 "/console/audit/verify"):
+                assert c.post(path, data={"csrf": tok}).status_code == 403, path
     # Termination needs an admin even for a reviewer.
     acc = "0" * 32
     r = c.post(f"/console/users/{acc}/sanction", data={"csrf": tok, "action": "terminate", "reason": "x"})
