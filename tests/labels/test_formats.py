@@ -250,3 +250,30 @@ def test_xmp_update_keeps_other_properties(samples: Path, labeller: Labeller) ->
     assert png.read(out) == [lab.to_json()]
     assert b"<dc:creator>someone</dc:creator>" in out and b"old-attribute-form" not in out
     assert out.count(png.XMP_KEY) == 1
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in NAMES if n[-4:] not in (".mp4", ".mov", ".mkv", "webm", ".ogg", "opus", ".m4a")]
+)
+def test_damaged_files_fail_closed(name: str, samples: Path, labeller: Labeller) -> None:
+    """Random truncation and byte damage: verify never raises and never passes a damaged file's
+    content as unchanged; apply either works or raises a LabelError with a message."""
+    import random
+
+    from hegui.labels.aigc import LabelError
+
+    good, _ = labeller.apply((samples / name).read_bytes(), name)
+    rng = random.Random(7)
+    for _ in range(25):
+        b = bytearray(good)
+        if rng.random() < 0.5:
+            b = b[: rng.randrange(len(b))]
+        else:
+            for _ in range(rng.randrange(1, 12)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        v = verify(bytes(b), name, labeller.signer)
+        assert v.conforms is False or bytes(b) == good or v.content == "match"
+        try:
+            labeller.apply(bytes(b), name)
+        except LabelError as e:
+            assert str(e)

@@ -90,9 +90,13 @@ def apply_cmd(
                     "explicit": r.explicit,
                     "label": r.label,
                 }
-        except (LabelError, OSError) as e:
+        except Exception as e:  # one bad file must not stop a batch; each failure is listed
             failed += 1
-            msg = str(e) if isinstance(e, LabelError) else f"{type(e).__name__}: {e.strerror or e}"
+            msg = (
+                str(e)
+                if isinstance(e, LabelError)
+                else f"{type(e).__name__}: {getattr(e, 'strerror', None) or e}"
+            )
             if as_json:
                 typer.echo(json.dumps({"src": str(src), "error": msg}, ensure_ascii=False))
             else:

@@ -69,6 +69,22 @@ class Labeller:
         """
         self.check_size(data)
         h = detect(data, filename)
+        try:
+            return self._apply(h, data, label, produce_id, as_propagator, style)
+        except LabelError:
+            raise
+        except Exception as e:  # a parser tripping on damaged input: fail closed, say what and where
+            raise FormatError(f"{h.name} file is damaged: {type(e).__name__}: {str(e)[:200]}") from None
+
+    def _apply(
+        self,
+        h: Handler,
+        data: bytes,
+        label: str,
+        produce_id: str | None,
+        as_propagator: bool,
+        style: str | None,
+    ) -> tuple[bytes, AIGCLabel]:
         existing = _parse_first(h.read(data)) if as_propagator else None
         if existing is not None:
             lab = propagate(existing, self.config.provider_code)
@@ -146,7 +162,17 @@ def read(data: bytes, filename: str = "") -> tuple[Handler, list[str]]:
 def verify(
     data: bytes, filename: str = "", signer: Signer | None = None, sidecar: str | None = None
 ) -> Verification:
-    """Everything a distribution platform needs to know about one file's implicit label."""
+    """Everything a distribution platform needs to know about one file's implicit label. Never
+    raises on bad input: a file that cannot be parsed is reported as not conforming."""
+    try:
+        return _verify(data, filename, signer, sidecar)
+    except Exception as e:  # fail closed: an unexpected parser error must not pass or crash a batch
+        return Verification(
+            filename, None, problems=[f"file could not be checked: {type(e).__name__}: {str(e)[:200]}"]
+        )
+
+
+def _verify(data: bytes, filename: str, signer: Signer | None, sidecar: str | None) -> Verification:
     v = Verification(file=filename, format=None)
     try:
         h = detect(data, filename)

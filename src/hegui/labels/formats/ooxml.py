@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable
 
 from lxml import etree
@@ -35,7 +36,7 @@ MAX_MEMBER = 512 * 1024**2
 def _open(data: bytes) -> zipfile.ZipFile:
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError):
         raise FormatError("not a valid Office (ZIP) package: truncated or corrupt") from None
     if CT not in z.namelist():
         raise FormatError("ZIP file is not an Office Open XML package (no [Content_Types].xml)")
@@ -53,7 +54,7 @@ def read(data: bytes) -> list[str]:
     z = _open(data)
     if CUSTOM not in z.namelist():
         return []
-    root = _xml(z.read(CUSTOM), CUSTOM)
+    root = _xml(_read_member(z, z.getinfo(CUSTOM)), CUSTOM)
     out = []
     for p in root.iter(f"{{{NS_CP}}}property"):
         if p.get("name") == "AIGC":
@@ -100,7 +101,7 @@ def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         raise FormatError(f"package member {info.filename!r} is too large ({info.file_size} bytes)")
     try:
         return z.read(info)
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
         raise FormatError(f"package member {info.filename!r} is corrupt: {e}") from None
 
 
@@ -141,7 +142,7 @@ def _sniffer(kind: str):
         # Extension missing or wrong: look at the members (only when no other Office type claimed it).
         try:
             names = zipfile.ZipFile(io.BytesIO(d)).namelist()
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError):
             return ext == kind
         return ext not in _MAIN and CT in names and any(n.startswith(_MAIN[kind]) for n in names)
 

@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import TypeVar
 
 from hegui.labels.formats import FormatError, Handler
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+T = TypeVar("T")
+
+
+def _fail_closed(fn: Callable[..., T]) -> Callable[..., T]:
+    """pypdf raises many exception types on damaged files; each becomes one clear FormatError."""
+
+    @wraps(fn)
+    def wrapper(*a: object) -> T:
+        try:
+            return fn(*a)
+        except FormatError:
+            raise
+        except Exception as e:  # damaged PDFs raise anything from KeyError to RecursionError inside pypdf
+            raise FormatError(f"PDF is damaged: {type(e).__name__}: {str(e)[:200]}") from None
+
+    return wrapper
 
 
 def _reader(data: bytes):
@@ -34,6 +52,7 @@ def _reader(data: bytes):
     return r
 
 
+@_fail_closed
 def read(data: bytes) -> list[str]:
     info = _reader(data).trailer.get("/Info")
     info = info.get_object() if info is not None else {}
@@ -41,6 +60,7 @@ def read(data: bytes) -> list[str]:
     return [str(v)] if v is not None else []
 
 
+@_fail_closed
 def write(data: bytes, value: str) -> bytes:
     from pypdf import PdfWriter
     from pypdf.generic import NameObject, TextStringObject
@@ -72,7 +92,12 @@ def _stream_bytes(obj, seen: set[int]) -> Iterable[bytes]:
                 yield from _stream_bytes(xo.get_object().raw_get(name), seen)
 
 
-def content(data: bytes) -> Iterable[bytes]:
+@_fail_closed
+def content(data: bytes) -> list[bytes]:
+    return list(_content(data))
+
+
+def _content(data: bytes) -> Iterable[bytes]:
     r = _reader(data)
     seen: set[int] = set()
     for i, page in enumerate(r.pages):

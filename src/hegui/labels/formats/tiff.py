@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterable
+import warnings
 
 from hegui.labels.formats import FormatError, Handler, xmp
 
@@ -90,17 +90,19 @@ def write(data: bytes, value: str) -> bytes:
     return bytes(buf)
 
 
-def content(data: bytes) -> Iterable[bytes]:
+def content(data: bytes) -> list[bytes]:
     from PIL import Image
 
     _ifd0(data)
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            yield f"{im.mode}:{im.size[0]}x{im.size[1]}:".encode()
-            yield im.tobytes()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about damaged tags; the digest fails instead
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+                head, pixels = f"{im.mode}:{im.size[0]}x{im.size[1]}:".encode(), im.tobytes()
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise FormatError(f"TIFF image data cannot be decoded: {e}") from None
+    return [head, pixels]
 
 
 HANDLER = Handler(

@@ -70,7 +70,9 @@ def update(xmp: bytes | None, value: str | None) -> bytes | None:
     if value is not None:
         desc = next(root.iter(f"{{{RDF}}}Description"), None)
         if desc is None:
-            rdf = root if root.tag == f"{{{RDF}}}RDF" else next(root.iter(f"{{{RDF}}}RDF"))
+            rdf = root if root.tag == f"{{{RDF}}}RDF" else next(root.iter(f"{{{RDF}}}RDF"), None)
+            if rdf is None:  # no RDF at all: nothing of value to keep
+                return packet(value)
             desc = etree.SubElement(rdf, f"{{{RDF}}}Description", nsmap={"TC260": NS})
             desc.set(f"{{{RDF}}}about", "")
         el = etree.SubElement(desc, _TAG, nsmap={"TC260": NS})
