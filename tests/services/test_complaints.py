@@ -116,6 +116,7 @@ def test_complaint_bad_input_overdue_and_reject(make_gateway):
     assert g.client.get("/admin/v1/complaints/alerts", headers=g.admin).json()["overdue"] == 0
     with g.state.factory() as s, s.begin():
         s.execute(update(Complaint).where(Complaint.ref == ref).values(due_at=datetime.now(UTC) - timedelta(hours=1)))
+    assert "hegui_complaints_overdue 1.0" in g.client.get("/metrics").text
     alerts = g.client.get("/admin/v1/complaints/alerts", headers=g.admin).json()
     assert alerts["overdue"] == 1 and alerts["data"][0]["ref"] == ref and alerts["data"][0]["overdue"]
     assert g.client.get("/admin/v1/complaints?overdue=1", headers=g.admin).json()["data"][0]["ref"] == ref

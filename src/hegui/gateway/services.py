@@ -168,6 +168,23 @@ def decide_complaint(state: GatewayState, ref: str, decision: str, actor: str, *
                              on_blocklisted=lambda i, c: feed_blocklist(state, i, c), on_appeal=appeal)
 
 
+def _overdue_gauge(state: GatewayState) -> None:
+    """``hegui_complaints_overdue``: open complaints past their due date, counted at each scrape, so
+    the operator's alerting (Prometheus rules) sees missed time limits."""
+    from prometheus_client import Gauge
+
+    from hegui.complaints import service as complaints
+
+    def count() -> float:
+        try:
+            return float(complaints.overdue_count(state.factory))
+        except Exception:
+            return float("nan")  # store down: visible as missing data, not as zero
+
+    g = Gauge("hegui_complaints_overdue", "Open complaints past their published time limit", registry=state.metrics.registry)
+    g.set_function(count)
+
+
 def install(app: FastAPI, state: GatewayState) -> Services:
     """Wire the service duties into ``state`` and ``app`` (called by the app factory)."""
     from hegui.gateway import service_routes
@@ -190,6 +207,8 @@ def install(app: FastAPI, state: GatewayState) -> Services:
     if duties.require_real_name and s.identity.id_verifier == "offline":
         log.warning("the policy requires real names but identity.id_verifier is 'offline': ID numbers are "
                     "checked for structure only, not against the holder's name (configure identity.http)")
+    if s.complaints.enabled:
+        _overdue_gauge(state)
     state.services = svc
     state.pre_checks.extend([sanction_check, identity_check, usage_check])
     state.input_hooks.append(on_input)
