@@ -39,11 +39,19 @@ def test_create_admin_then_sign_in(env: Path) -> None:
     assert run("unlock", "-u", "nobody").exit_code == 2  # type: ignore[attr-defined]
     assert run("passwd", "-u", "bob", "--password-stdin", stdin=PASSWORD + "!\n").exit_code == 0  # type: ignore[attr-defined]
 
+    assert run("role", "-u", "bob", "--role", "root").exit_code == 2  # type: ignore[attr-defined]
+    assert run("role", "-u", "bob", "--role", "admin").exit_code == 0  # type: ignore[attr-defined]
+    assert run("disable", "-u", "root").exit_code == 0  # type: ignore[attr-defined]
+    assert "disabled" in run("list").output  # type: ignore[attr-defined]
+
     from hegui.config import Settings
-    from hegui.console.accounts import authenticate
+    from hegui.console.accounts import LoginError, authenticate
     from hegui.store import make_engine, session_factory
 
     s = Settings()
     factory = session_factory(make_engine(s.store, Path(s.var_dir)))
+    assert authenticate(factory, "bob", PASSWORD + "!").role == "admin"
+    with pytest.raises(LoginError):
+        authenticate(factory, "root", PASSWORD)  # disabled
+    assert run("disable", "-u", "root", "--enable").exit_code == 0  # type: ignore[attr-defined]
     assert authenticate(factory, "root", PASSWORD).role == "admin"
-    assert authenticate(factory, "bob", PASSWORD + "!").role == "reviewer"

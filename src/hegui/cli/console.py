@@ -1,4 +1,4 @@
-"""`hegui console create-admin/add/passwd/unlock/list`: staff accounts of the web console.
+"""`hegui console create-admin/add/passwd/unlock/role/disable/list`: staff accounts of the web console.
 
 Passwords are read from a hidden prompt (typed twice) or, for scripts, from stdin with
 ``--password-stdin``; never from the command line, where they would land in shell history.
@@ -82,6 +82,40 @@ def unlock_cmd(username: UserArg, config: ConfigOpt = None) -> None:
     except AccountError as e:
         die(str(e))
     typer.echo(f"{username!r} unlocked")
+
+
+@console_app.command("role")
+def role_cmd(
+    username: UserArg,
+    role: Annotated[str, typer.Option("--role", help="viewer, reviewer or admin.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Change an account's role (its sessions end, so the new role applies at once)."""
+    from hegui.console.accounts import AccountError, set_role
+
+    settings = settings_or_die(config)
+    try:
+        set_role(open_store(settings), username, role)
+    except AccountError as e:
+        die(str(e))
+    typer.echo(f"{username!r} is now {role}")
+
+
+@console_app.command("disable")
+def disable_cmd(
+    username: UserArg,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable a disabled account again.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Disable an account (someone who left): it cannot sign in and its sessions end."""
+    from hegui.console.accounts import AccountError, set_disabled
+
+    settings = settings_or_die(config)
+    try:
+        set_disabled(open_store(settings), username, not enable)
+    except AccountError as e:
+        die(str(e))
+    typer.echo(f"{username!r} {'enabled' if enable else 'disabled'}")
 
 
 @console_app.command("list")
