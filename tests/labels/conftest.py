@@ -20,7 +20,7 @@ FORMAT_OF = {
     "a.png": "png", "a.jpg": "jpeg", "a.webp": "webp", "a.gif": "gif", "a.tif": "tiff",
     "a.wav": "wav", "a.mp3": "mp3", "a.flac": "flac", "a.ogg": "ogg", "a.opus": "ogg", "a.m4a": "mp4",
     "v.mp4": "mp4", "v.mov": "mp4", "v.mkv": "matroska", "v.webm": "matroska",
-    "d.pdf": "pdf", "d.docx": "docx", "d.xlsx": "xlsx", "d.md": "markdown", "d.txt": "text",
+    "d.pdf": "pdf", "d.docx": "docx", "d.xlsx": "xlsx", "d.pptx": "pptx", "d.md": "markdown", "d.txt": "text",
 }  # fmt: skip
 
 
@@ -67,6 +67,13 @@ def make_sample(name: str, d: Path, seed: int = 0) -> Path:
         wb = openpyxl.Workbook()
         wb.active["A1"] = f"cell {seed}"
         wb.save(p)
+    elif ext == "pptx":
+        import pptx
+
+        prs = pptx.Presentation()
+        slide = prs.slides.add_slide(prs.slide_layouts[5])
+        slide.shapes.title.text = f"幻灯片 {seed}"
+        prs.save(p)
     elif ext == "md":
         p.write_text(f"---\ntitle: t{seed}\n---\n# 标题\n\n正文 {seed}\n", encoding="utf-8")
     elif ext == "txt":

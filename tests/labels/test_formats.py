@@ -154,7 +154,7 @@ _EXIFTOOL = {
     "a.tif": "XMP-TC260:Aigc", "a.mp3": "ID3v2_4:UserDefinedText", "a.flac": "Vorbis:Aigc", "a.ogg": "Vorbis:Aigc",
     "a.opus": "Vorbis:Aigc", "a.m4a": "Keys:AIGC", "v.mp4": "Keys:AIGC", "v.mov": "Keys:AIGC",
     "v.mkv": "Matroska:Aigc", "v.webm": "Matroska:Aigc", "d.pdf": "PDF:AIGC", "d.docx": "XML:AIGC",
-    "d.xlsx": "XML:AIGC", "a.wav": "RIFF:Unknown_AIGC",
+    "d.xlsx": "XML:AIGC", "d.pptx": "XML:AIGC", "a.wav": "RIFF:Unknown_AIGC",
 }  # fmt: skip
 
 
@@ -225,6 +225,13 @@ def test_outputs_still_decode(samples: Path, labeller: Labeller) -> None:
         a = np.asarray(Image.open(io.BytesIO(out)).convert("RGB"))
         b = np.asarray(Image.open(samples / name).convert("RGB"))
         assert np.array_equal(a, b), name
+    import docx
+    import pptx
+
+    out, _ = _labelled(samples, "d.docx", labeller)
+    assert docx.Document(io.BytesIO(out)).paragraphs[0].text == "生成的文本 0"
+    out, _ = _labelled(samples, "d.pptx", labeller)
+    assert pptx.Presentation(io.BytesIO(out)).slides[0].shapes.title.text == "幻灯片 0"
     if shutil.which("ffprobe"):
         for name in ("a.wav", "a.mp3", "a.flac"):
             out, _ = _labelled(samples, name, labeller)
