@@ -18,10 +18,13 @@ def mount_console(app: FastAPI, state: Any) -> None:
     """Include the console's routes (unless disabled) and lay stored text edits over the settings."""
     if not state.settings.console.enabled:
         return
+    from hegui.console.accounts import count_accounts
     from hegui.console.routes import router
     from hegui.console.services import router as services_router
 
     texts.apply(state.settings, texts.load(state.factory))
+    if count_accounts(state.factory) == 0:
+        log.warning("the console at /console has no account yet: create one with `hegui console create-admin`")
     app.include_router(router)
     app.include_router(services_router)
 
