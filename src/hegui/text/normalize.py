@@ -53,8 +53,12 @@ _HOMOGLYPHS: dict[str, str] = {
 # `NormalizedText.folded`, and only between letters, so phone numbers and IDs are never touched.
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 # Look-arounds rather than ``\b``: "@" and "$" are not word characters, so ``\b$hit`` never matched.
+# The pattern starts with the character class and checks the character before it afterwards
+# (``(?<=[a-z].)``): a leading look-behind makes `re` try every position, this lets it skip ahead
+# (2x faster on Chinese text with digits).
 _LEET_RUN = re.compile(
-    r"(?<=[a-z])[013457@$]+(?=[a-z])|(?<=[a-z])[013457@$]+(?![0-9a-z@$])|(?<![0-9a-z@$])[013457@$]+(?=[a-z]{2})"
+    r"[013457@$](?:(?<=[a-z].)[013457@$]*(?=[a-z])|(?<=[a-z].)[013457@$]*(?![0-9a-z@$])"
+    r"|(?<![0-9a-z@$].)[013457@$]*(?=[a-z]{2}))"
 )
 
 # CJK ideographs (BMP and extension A/B+) plus the CJK compatibility block.

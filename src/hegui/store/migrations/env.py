@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 # Every models module, so the tables are registered on Base.metadata (autogenerate sees them all).
 import hegui.complaints.models
+import hegui.console.models
 import hegui.enforcement.models
 import hegui.identity.models
 import hegui.store.models
