@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,11 +21,12 @@ from hegui.config import Settings
 from hegui.console.mount import mount_console, texts_loop
 from hegui.gateway import admin, openai_routes, services
 from hegui.gateway.checks import DEFAULT_CHECKS
+from hegui.gateway.context import RequestContextMiddleware
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.logs import configure
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.moderation import offload_checks
-from hegui.gateway.state import GatewayState, RequestContext
+from hegui.gateway.state import GatewayState
 from hegui.gateway.upstream import Upstream
 from hegui.guard import Guard
 from hegui.store import keys as keystore
@@ -118,26 +117,7 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
     app = FastAPI(title="hegui gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hegui = st
 
-    @app.middleware("http")
-    async def context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = uuid.uuid4().hex
-        ctx = RequestContext(request=request, request_id=rid, route=request.url.path[:64])
-        request.state.ctx = ctx
-        try:
-            resp = await call_next(request)
-        except GatewayError as e:
-            resp = e.response(rid)
-        except Exception as e:  # never a bare 500 page; the error type only, no content
-            log.exception("unhandled error", extra={"request_id": rid, "error": type(e).__name__})
-            resp = GatewayError(500, "internal_error", "网关内部错误", "internal gateway error").response(rid)
-        resp.headers.setdefault("X-Request-Id", rid)
-        route = ctx.route if ctx.route.startswith(("/v1", "/admin")) else "other"
-        st.metrics.requests.labels(route, str(resp.status_code)).inc()
-        st.metrics.latency.labels(route).observe(time.perf_counter() - ctx.t0)
-        if route != "other":
-            log.info("request", extra={"request_id": rid, "route": route, "status": resp.status_code,
-                                       "latency_ms": round(ctx.elapsed_ms(), 2), "user": ctx.user_pseudo[:12]})
-        return resp
+    app.add_middleware(RequestContextMiddleware, state=st)
 
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: GatewayError) -> Response:

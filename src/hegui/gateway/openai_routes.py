@@ -304,8 +304,12 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    # Read on to the end of the body (just the closing chunk) so the connection goes
+                    # back to the pool instead of being closed half-read.
                     ending = "done"
-                    break
+                    continue
+                if ending == "done":
+                    continue
                 try:
                     obj = json.loads(data)
                 except ValueError:

@@ -6,6 +6,8 @@ PostgreSQL an optional schema isolates installations (and test runs) sharing one
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +58,27 @@ def make_engine(config: StoreConfig, var_dir: Path) -> Engine:
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{config.db_schema}"'))
     return engine
+
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+@contextmanager
+def serialized_writes(factory: sessionmaker[Session]) -> Iterator[None]:
+    """On SQLite, one writing thread per process at a time.
+
+    SQLite has one writer per file; threads that collide wait in its busy handler, which sleeps in
+    growing steps (up to 100 ms each), so under load latency explodes. A process lock queues them
+    instead; between processes the busy timeout still applies. PostgreSQL needs nothing here."""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        yield
+        return
+    with _GUARD:
+        lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+    with lock:
+        yield
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from hegui.store.engine import serialized_writes
 from hegui.store.models import ApiKey, RateWindow
 
 KEY_PREFIX = "hg-"
@@ -104,7 +105,7 @@ def count_keys(factory: sessionmaker[Session]) -> int:
 def hit(factory: sessionmaker[Session], key_id: int, *, now: float | None = None) -> int:
     """Count one request for ``key_id`` in the current minute (atomic across processes); returns the count."""
     window = int((now if now is not None else time.time()) // 60)
-    with factory() as session, session.begin():
+    with serialized_writes(factory), factory() as session, session.begin():
         dialect = session.get_bind().dialect.name
         ins = (postgresql if dialect == "postgresql" else sqlite).insert(RateWindow)
         stmt = ins.values(key_id=key_id, window=window, count=1).on_conflict_do_update(
