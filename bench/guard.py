@@ -10,6 +10,7 @@ Per-detector figures time ``detector.detect(normalize(text))`` on the same texts
 `hegui.text.normalize` alone; "policy" is `Guard.decide` on the findings.
 
     .venv/bin/python bench/guard.py [--n 2000] [--sizes 50,500,5000] [--detectors keywords,pii,classifier]
+    .venv/bin/python bench/guard.py --adversarial     # CPU seconds per PII recogniser on crafted 1 MB inputs
 """
 
 from __future__ import annotations
@@ -99,6 +100,53 @@ def timed(fn, items: list, warmup: int = 20) -> tuple[list[float], list[float]]:
         gc.enable()
 
 
+def adversarial_inputs(n: int = 1_000_000) -> dict[str, str]:
+    """Crafted inputs that defeat naive patterns: runs of markers, digits, separators, cue words."""
+
+    def rep(unit: str) -> str:
+        return (unit * (n // len(unit) + 1))[:n]
+
+    units = {
+        "a@a@…": "a@", "a.b@c…": "a.b@c", "PEM headers, no END": "-----begin rsa private key-----\n",
+        "-----begin a a a…": "-----begin a a a a a ", "路路路…": "路", "路小区…": "路小区", "路1号…": "路1号",
+        "小区3栋…": "小区3栋", "省市区…": "省市区", "王先生…": "王先生", "王王先生…": "王王先生", "先生…": "先生",
+        "我叫…": "我叫", "姓名：…": "姓名：", "token=…": "token=", "密码是…": "密码是", "eyj…": "eyjaaaaaaaaa.",
+        "sk-a…": "sk-a", "京a…": "京a", "1 1 1…": "1 ", "1234-…": "1234-", "1.1.1.1.…": "1.1.1.1.", "a:b:…": "a:b:",
+        "::…": "::", "手机138…": "手机138", "010-…": "010-", "+86 …": "+86 ", "18 digits + x…": "12345678901234567x",
+        "e1234567…": "e1234567", "context words": "手机电话身份证银行卡",
+    }
+    out = {name: rep(u) for name, u in units.items()}
+    out["1111… (digits)"] = "1" * n
+    out["aaaa… (letters)"] = "a" * n
+    out["spaces"] = " " * n
+    return out
+
+
+def adversarial() -> None:
+    """CPU seconds of each PII recogniser on each crafted 1 MB input; the worst per input."""
+    from hegui.detect.pii.recognizers import BUILTIN_RECOGNIZERS
+
+    recs = [cls() for cls in BUILTIN_RECOGNIZERS]
+    print("| input (1 MB) | slowest recogniser | CPU s | candidates | whole pii detector CPU s |")
+    print("|---|---|---|---|---|")
+    from hegui.detect.pii import PiiDetector
+
+    det = PiiDetector()
+    for name, raw in adversarial_inputs().items():
+        norm = normalize(raw)
+        worst = ("", 0.0, 0)
+        for r in recs:
+            c0 = time.process_time()
+            res = r.analyze(norm.text)
+            dt = time.process_time() - c0
+            if dt > worst[1]:
+                worst = (r.name, dt, len(res))
+        c0 = time.process_time()
+        det.detect(norm)
+        whole = time.process_time() - c0
+        print(f"| `{name}` | {worst[0]} | {worst[1]:.2f} | {worst[2]:,} | {whole:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="texts per size (5,000-char texts: a fifth of this)")
@@ -106,7 +154,11 @@ def main() -> None:
     ap.add_argument("--detectors", default=None, help="comma-separated detector names (default: the settings' default)")
     ap.add_argument("--role", default="input")
     ap.add_argument("--profile", type=int, default=0, help="profile Guard.check on this size with pyinstrument")
+    ap.add_argument("--adversarial", action="store_true", help="time the PII recognisers on crafted 1 MB inputs")
     args = ap.parse_args()
+    if args.adversarial:
+        adversarial()
+        return
 
     overrides = {"guard": {"detectors": args.detectors.split(",")}} if args.detectors else {}
     t0 = time.perf_counter()
