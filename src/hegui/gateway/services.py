@@ -65,6 +65,7 @@ async def sanction_check(state: GatewayState, ctx: RequestContext) -> None:
     if not applies(ctx) or not state.settings.enforcement.enabled:
         return
     st = await _store(enforcement.get_standing, state.factory, ctx.user_pseudo)
+    ctx.extra["standing"] = st
     err = enforcement.refusal_for(st)
     if err is not None:
         raise err
@@ -135,7 +136,8 @@ async def on_input(state: GatewayState, ctx: RequestContext, inp: Any) -> None:
     if inp.action is Action.BLOCK:
         await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse)
     else:
-        await _store(enforcement.clean_input, state.factory, ctx.user_pseudo)
+        if ctx.extra.get("standing", {}).get("consecutive", 1):  # only a run in progress needs the write
+            await _store(enforcement.clean_input, state.factory, ctx.user_pseudo)
         if abuse:
             await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse, count=False)
 

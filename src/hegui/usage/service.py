@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,9 +48,12 @@ def in_quiet_hours(cfg: UsageConfig, local: datetime) -> bool:
     return start <= t < end if start < end else (t >= start or t < end)
 
 
-def _insert(s: Session, model: type, **values: object) -> None:
-    ins = (postgresql if s.get_bind().dialect.name == "postgresql" else sqlite).insert(model)
-    s.execute(ins.values(**values).on_conflict_do_nothing())
+def _upsert_lock(s: Session, model: Any, values: dict[str, object], keys: list[str], touch: str) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE SET touch = touch``: creates the row if missing and locks it
+    (a row lock on PostgreSQL, the write lock on SQLite) in one statement; add ``.returning(...)``."""
+    ins = (postgresql if s.get_bind().dialect.name == "postgresql" else sqlite).insert(model).values(**values)
+    col = getattr(model, touch)
+    return ins.on_conflict_do_update(index_elements=keys, set_={touch: col})
 
 
 def record(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, minor: bool, remind: bool,
@@ -66,39 +70,44 @@ def record(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, mi
                            f"minor mode: no service between {cfg.minor_quiet_start} and {cfg.minor_quiet_end}; time to rest")
     day = local.date().isoformat()
     with factory() as s, s.begin():
-        _insert(s, UsageSession, account=account)
-        s.execute(update(UsageSession).where(UsageSession.account == account).values(account=UsageSession.account))
-        sess = s.execute(select(UsageSession).where(UsageSession.account == account).with_for_update()).scalar_one()
-        _insert(s, UsageDay, account=account, day=day, requests=0, active_s=0.0)
-        today = s.execute(select(UsageDay).where(UsageDay.account == account, UsageDay.day == day).with_for_update()).scalar_one()
-        if minor and cfg.minor_daily_requests and today.requests >= cfg.minor_daily_requests:
+        # One statement each creates the row if missing, takes its lock and reads it back.
+        sess = s.execute(_upsert_lock(s, UsageSession, {"account": account}, ["account"], "account")
+                         .returning(UsageSession.session_start, UsageSession.last_at, UsageSession.last_reminder_at,
+                                    UsageSession.notice_shown_at)).one()
+        requests, active_s = s.execute(
+            _upsert_lock(s, UsageDay, {"account": account, "day": day, "requests": 0, "active_s": 0.0},
+                         ["account", "day"], "requests").returning(UsageDay.requests, UsageDay.active_s)).one()
+        if minor and cfg.minor_daily_requests and requests >= cfg.minor_daily_requests:
             raise GatewayError(429, "daily_limit", f"未成年人模式：今日请求次数已达上限（{cfg.minor_daily_requests} 次）",
                                f"minor mode: today's limit of {cfg.minor_daily_requests} requests is reached")
-        if minor and cfg.minor_daily_minutes and today.active_s >= cfg.minor_daily_minutes * 60:
+        if minor and cfg.minor_daily_minutes and active_s >= cfg.minor_daily_minutes * 60:
             raise GatewayError(429, "daily_time_limit", f"未成年人模式：今日使用时长已达上限（{cfg.minor_daily_minutes} 分钟）",
                                f"minor mode: today's limit of {cfg.minor_daily_minutes} minutes of use is reached")
-        if daily_request_cap is not None and today.requests >= daily_request_cap:
+        if daily_request_cap is not None and requests >= daily_request_cap:
             raise GatewayError(429, "unverified_limit", f"未完成实名认证的用户每日限 {daily_request_cap} 次请求，请完成实名认证",
                                f"unverified users are limited to {daily_request_cap} requests a day; please verify your identity")
         last = _aware(sess.last_at)
-        if last is not None and timedelta(0) <= now - last <= timedelta(seconds=cfg.session_gap_s):
-            today.active_s += (now - last).total_seconds()
-        else:
-            sess.session_start = now
-        sess.last_at = now
-        today.requests += 1
-        res = UsageResult(today.requests, round(today.active_s / 60, 2))
         start = _aware(sess.session_start) or now
+        added = 0.0
+        if last is not None and timedelta(0) <= now - last <= timedelta(seconds=cfg.session_gap_s):
+            added = (now - last).total_seconds()
+        else:
+            start = now
+        changes: dict[str, object] = {"last_at": now, "session_start": start}
+        res = UsageResult(requests + 1, round((active_s + added) / 60, 2))
         reminded = _aware(sess.last_reminder_at)
         continuous = (now - start).total_seconds() / 60
         if remind and cfg.reminder_after_min and continuous >= cfg.reminder_after_min:
             due = reminded is None or reminded < start or (now - reminded).total_seconds() / 60 >= cfg.reminder_interval_min
             if due:
                 res.reminder_minutes = int(continuous)
-                sess.last_reminder_at = now
+                changes["last_reminder_at"] = now
         if want_notice and sess.notice_shown_at is None:
             res.first_notice = True
-            sess.notice_shown_at = now
+            changes["notice_shown_at"] = now
+        s.execute(update(UsageDay).where(UsageDay.account == account, UsageDay.day == day)
+                  .values(requests=UsageDay.requests + 1, active_s=UsageDay.active_s + added))
+        s.execute(update(UsageSession).where(UsageSession.account == account).values(**changes))
     return res
 
 

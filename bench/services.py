@@ -1,0 +1,136 @@
+"""What the service duties add per request, and the blocklist detector's speed.
+
+1. Gateway: one `hegui serve` per store (SQLite, PostgreSQL in a fresh schema) in front of the
+   scripted upstream, policy ``interim-2023`` (unverified users allowed). The same prompt is sent
+   with an admin key (exempt from the duties: no sanction, identity or usage step) and with a user
+   key (sanction read, identity read, usage update, clean-input update per request), non-streaming,
+   at 1 and 16 concurrent clients. The difference is the cost of the duties.
+2. Blocklist detector: check time of a 500-character answer against 1,000 and 10,000 entries
+   (synthetic 40–120-character texts), and the time to load them from rows.
+
+    nice -n 10 .venv/bin/python bench/services.py [--requests 300] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+import gateway as gwbench  # noqa: E402
+
+KEY = gwbench.KEY
+
+
+def user_key(base: str) -> str:
+    r = httpx.post(f"{base}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"}, json={"user": "bench-user"})
+    r.raise_for_status()
+    return str(r.json()["key"])
+
+
+def run_gateway(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    up_port = gwbench.free_port()
+    up = gwbench.start([sys.executable, str(ROOT / "tests" / "gateway" / "scripted_upstream.py"), "--port", str(up_port),
+                        "--delay", "0"], dict(os.environ), tmp / "upstream.log", f"http://127.0.0.1:{up_port}/v1/models")
+    up_url = f"http://127.0.0.1:{up_port}/v1"
+    procs = [up]
+    schema = f"hg_bench_svc_{os.getpid()}"
+    try:
+        for store in args.stores.split(","):
+            port = gwbench.free_port()
+            var = tmp / f"var-{store}"
+            var.mkdir(parents=True)
+            env = {**os.environ, "HEGUI_ADMIN_KEY": KEY, "HEGUI_VAR_DIR": str(var), "HEGUI_GATEWAY__RATE_LIMIT_RPM": "0",
+                   "HEGUI_AUDIT__PURGE_INTERVAL_S": "0", "HEGUI_POLICY": "interim-2023"}
+            if store == "postgres":
+                env.update(HEGUI_STORE__URL=args.pg_url, HEGUI_STORE__DB_SCHEMA=schema)
+            procs.append(gwbench.start([gwbench.HEGUI, "serve", "--port", str(port), "--upstream", up_url], env,
+                                       var / "gateway.log", f"http://127.0.0.1:{port}/readyz"))
+            base = f"http://127.0.0.1:{port}"
+            keys = {"admin key (no duties)": KEY, "user key (duties)": user_key(base)}
+            for c in (1, 16):
+                for label, key in keys.items():
+                    gwbench.KEY = key  # `level` sends this key
+                    r = asyncio.run(gwbench.level(f"{base}/v1", False, c, max(args.requests, 3 * c)))
+                    out[f"{store} {label} c={c}"] = r
+                    print(f"{store:<9} {label:<22} c={c:<3} p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
+                          f"{r['rps']:>6.1f} req/s  errors {r['errors']}", flush=True)
+            gwbench.KEY = KEY
+    finally:
+        for p in reversed(procs):
+            gwbench.stop(p)
+        if "postgres" in args.stores:
+            from sqlalchemy import create_engine, text
+
+            eng = create_engine(args.pg_url)
+            with eng.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            eng.dispose()
+    return out
+
+
+def run_blocklist() -> dict[str, Any]:
+    from hegui.detect.blocklist import BlocklistDetector, canonical
+    from hegui.text import normalize
+
+    rng = random.Random(0)
+    common = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+
+    def text(n: int) -> str:
+        return "".join(rng.choice(common) for _ in range(n))
+
+    out: dict[str, Any] = {}
+    answer = normalize(text(500))
+    for n in (1000, 10000):
+        rows = [(i, canonical(text(rng.randint(40, 120)))) for i in range(1, n + 1)]
+        t0 = time.perf_counter()
+        det = BlocklistDetector()
+        for i, c in rows:
+            det.add(c, i, is_canonical=True)
+        load_s = time.perf_counter() - t0
+        det.detect(answer)
+        times = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            det.detect(answer)
+            times.append(time.perf_counter() - t0)
+        hit = normalize("前言。" + rows[n // 2][1] + "。后记。")
+        assert det.detect(hit), "planted copy not found"
+        out[f"{n} entries"] = {"load_ms": round(load_s * 1000, 1), "check_500_chars_ms_p50": round(statistics.median(times) * 1000, 3),
+                               "check_500_chars_ms_p99": round(gwbench.pct(times, 0.99) * 1000, 3)}
+        print(f"blocklist {n:>6} entries: load {load_s * 1000:7.1f} ms, check 500 chars p50 "
+              f"{statistics.median(times) * 1000:.3f} ms, p99 {gwbench.pct(times, 0.99) * 1000:.3f} ms", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--stores", default="sqlite,postgres")
+    ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--skip-gateway", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    results: dict[str, Any] = {"blocklist": run_blocklist()}
+    if not args.skip_gateway:
+        results["gateway"] = run_gateway(args, Path(tempfile.mkdtemp(prefix="hegui-bench-svc-")))
+    results["load_average"] = os.getloadavg()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
