@@ -140,6 +140,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "created": ("创建时间", "Created"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
+    "host": ("地址", "Host"),
+    "latency": ("耗时（毫秒）", "Latency (ms)"),
+    "detectors": ("检测器", "Detectors"),
+    "ref": ("编号", "Ref"),
+    "from_complaint": ("投诉 #{n}", "complaint #{n}"),
+    "by_staff": ("人工添加", "added by staff"),
+    "how.key": ("按 API 密钥", "by API key"),
+    "how.key prefix": ("按密钥前缀", "by key prefix"),
+    "how.last 4": ("按证件/手机号后四位", "by last 4 digits"),
+    "how.pseudonym": ("按假名 ID", "by pseudonym"),
+    "how.account name": ("按账号名", "by account name"),
+    "notice.service_name": ("服务名称", "Service name"),
+    "notice.model_name": ("模型名称", "Model name"),
+    "notice.filing_number": ("备案号", "Filing number"),
+    "notice.audience": ("适用人群", "Intended users"),
+    "notice.uses": ("用途与局限", "Uses and limits"),
+    "notice.terms": ("服务协议（含标识方式）", "Terms (including labelling)"),
+    "notice.guidance": ("合理使用指引", "Responsible-use guidance"),
+    "notice.reminder": ("防沉迷提醒", "Break reminder"),
+    "notice.complaints": ("投诉渠道", "Complaints channel"),
+    "close": ("结案", "Close"),
+    "actor": ("操作人", "Actor"),
+    "prompt": ("用户输入", "Prompt"),
+    "complained_content": ("被投诉的生成内容", "Content complained about"),
+    "safe_answer": ("安全回答（用于模型优化）", "Safe answer (for model optimisation)"),
+    "hours": ("暂停时长（小时）", "Hours suspended"),
     "query": ("搜索（假名 ID、密钥前缀或证件后四位）", "Search (pseudonym, key prefix or ID last 4)"),
 }
 
@@ -149,6 +175,12 @@ def translate(key: str, lang: str, **fmt: object) -> str:
     zh, en = MESSAGES[key]
     text = en if lang == "en" else zh
     return text.format(**fmt) if fmt else text
+
+
+def translate_or(key: str, lang: str, default: str) -> str:
+    """The message ``key`` if the catalogue has it, else ``default`` (for names that come from
+    configuration models and may grow)."""
+    return translate(key, lang) if key in MESSAGES else default
 
 
 def pick_lang(value: str | None) -> str:

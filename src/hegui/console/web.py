@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hegui.console.accounts import ROLES, SessionInfo, session_for
 from hegui.console.config import ConsoleConfig, CookieSecure
-from hegui.console.i18n import HTML_LANG, pick_lang, translate
+from hegui.console.i18n import HTML_LANG, pick_lang, translate, translate_or
 
 log = logging.getLogger("hegui.console")
 
@@ -108,7 +108,8 @@ def render(request: Request, template: str, lang: str, session: SessionInfo | No
     # Before sign-in the forms (login, language) carry the login form's token, which may be new.
     csrf = session.csrf if session else data.pop("login_csrf", None) or request.cookies.get(PRE_COOKIE, "")
     body = tpl.render(
-        _=lambda key, **fmt: translate(key, lang, **fmt), lang=lang, html_lang=HTML_LANG[lang], session=session,
+        _=lambda key, **fmt: translate(key, lang, **fmt), _or=lambda key, default: translate_or(key, lang, default),
+        lang=lang, html_lang=HTML_LANG[lang], session=session,
         csrf=csrf, path=request.url.path,
         can=lambda role: session is not None and session.account.can(role), roles=ROLES, prefix=PREFIX, **data,
     )
