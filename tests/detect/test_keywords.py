@@ -276,3 +276,27 @@ def test_batch_normalisation_matches_per_term() -> None:
     expected = {f for e in sample for f in _normalize_one(e.term) if f.strip()}
     expected |= {_normalize_one("ＡＢＣ允许")[0], _normalize_one("法輪功研究")[0]}
     assert set(c.patterns) == expected
+
+
+def test_spans_after_characters_outside_the_bmp(tmp_path: Path) -> None:
+    det = small(tmp_path, "甲乙丙丁\tA.1.d\nab🙂cd\tA.1.f\n")
+    for backend in ("auto", "ahocorasick"):
+        d = KeywordDetector(extra=[tmp_path / "l.txt"], use_default_library=False, cache_dir=tmp_path / "cache", backend=backend)
+        assert spans(d, "🙂🙂甲乙丙丁🙂") == [("A.1.d", "甲乙丙丁", 0.9)]
+        assert spans(d, "𠀀 ab🙂cd 甲乙丙丁") == [("A.1.f", "ab🙂cd", 0.9), ("A.1.d", "甲乙丙丁", 0.9)]
+    # UTF-16 bytes of a pattern that straddle two characters never match: 乙丙 is 59 4e 19 4e, and
+    # the term 丙丁 must not be found inside 乙丙 followed by other bytes.
+    assert det.matches("丁甲") == [] and det.matches("乙丙") == []
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from hegui.detect.keywords.detector import fold_lookalikes  # noqa: E402
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab3s0$@ x_1中-9zE5t4i7o.", max_size=40))
+def test_fast_folding_equals_normalizer_folding(t: str) -> None:
+    n = normalize(t)
+    assert fold_lookalikes(n.text) == n.folded

@@ -21,11 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hegui.detect.keywords.lexicon import Lexicon, Strength
-from hegui.detect.keywords.matcher import AhoCorasickMatcher, HyperscanMatcher, Matcher, hyperscan_available
+from hegui.detect.keywords.matcher import (
+    AhoCorasickMatcher,
+    HyperscanMatcher,
+    Matcher,
+    encoded_len,
+    hyperscan_available,
+)
 
 log = logging.getLogger("hegui.keywords")
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3  # 3: UTF-16 patterns, regex-mode database
 _MAGIC = b"HGKW%d\n" % CACHE_FORMAT
 GLOBAL = -1  # allow-phrase target meaning "suppresses every entry"
 
@@ -68,7 +74,7 @@ class Compiled:
     src_idx: array
     dist: array
     clen: array  # pattern length in characters
-    blen: array  # pattern length in UTF-8 bytes
+    blen: array  # pattern length in the matcher's encoding (UTF-16-LE bytes)
     risks: list[str]
     lexicons: list[str]
     sources: list[str]
@@ -222,7 +228,7 @@ def compile_lexicons(lexicons: list[Lexicon], allow_phrases: list[str]) -> Compi
     bounded = bytes((1 if _is_word(p[0]) else 0) | (2 if _is_word(p[-1]) else 0) for p in patterns)
     return Compiled(
         "\n".join(patterns), term_off, term_ids, allows, bounded, risk_idx, bytes(strong), lex_idx, src_idx, dist,
-        array("I", (len(p) for p in patterns)), array("I", (len(p.encode("utf-8", "surrogatepass")) for p in patterns)),
+        array("I", (len(p) for p in patterns)), array("I", (encoded_len(p) for p in patterns)),
         list(tables["risk"]), list(tables["lex"]), list(tables["src"]), _patterns=patterns,
     )
 

@@ -30,17 +30,26 @@ def hyperscan_available() -> bool:
 
 
 def _encode(s: str) -> bytes:
-    # Normalised text has no lone surrogates, but a user pattern might: never crash on them.
-    return s.encode("utf-8", "surrogatepass")
+    """UTF-16-LE: a copy, not a transcoding, for the BMP text Chinese is (2 bytes a character, not 3).
+
+    ``surrogatepass`` because raw (unnormalised) text may hold lone surrogates: never crash on them.
+    """
+    return s.encode("utf-16-le", "surrogatepass")
+
+
+def encoded_len(s: str) -> int:
+    """Length of a pattern as the matcher scans it, in bytes."""
+    return len(_encode(s))
 
 
 class HyperscanMatcher:
     """Literal patterns in a hyperscan block-mode database.
 
-    Matching is on UTF-8 bytes. UTF-8 is self-synchronising, so a match of a whole encoded pattern
-    always starts and ends on character boundaries; byte offsets become character offsets with one
-    cumulative count, computed only for texts that have a match. Literal patterns need no
-    start-of-match tracking: start = end - pattern length.
+    Matching is on UTF-16-LE code units: for BMP text (all of Chinese) byte offset / 2 is the
+    character offset, with no per-text offset table; a match at an odd byte offset straddles two
+    characters and is discarded. Texts with characters outside the BMP (emoji) get a correction
+    from a count of surrogate units, computed only when such a text has a match. Literal patterns
+    need no start-of-match tracking: start = end - pattern length.
     """
 
     backend = "hyperscan"
@@ -71,12 +80,13 @@ class HyperscanMatcher:
             if not patterns:
                 raise ValueError("HyperscanMatcher needs patterns to compile")
             else:
+                # Regex mode with every byte escaped: the literal API stops at NUL bytes, which
+                # UTF-16 has in every ASCII character. Hyperscan still compiles these as literals.
                 self._db.compile(
-                    expressions=[_encode(p) for p in patterns],
+                    expressions=["".join(f"\\x{b:02x}" for b in _encode(p)).encode("ascii") for p in patterns],
                     ids=list(range(len(patterns))),
                     elements=len(patterns),
                     flags=0,
-                    literal=True,
                 )
             self.compiled = True
         self._empty = len(self._blens) == 0
@@ -100,28 +110,38 @@ class HyperscanMatcher:
         hits: list[tuple[int, int]] = []
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            hits.append((pid, to))
+            if not to & 1:
+                hits.append((pid, to))
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         if not hits:
             return []
-        if len(data) == len(text):  # ASCII: bytes are characters
-            return [(pid, to - self._blens[pid], to) for pid, to in hits]
-        chars_before = _char_index(data)
+        blens, clens = self._blens, self._clens
+        if len(data) == 2 * len(text):  # BMP only: code unit = character
+            out = []
+            for pid, to in hits:
+                start = to - blens[pid]
+                if not start & 1:
+                    end = to >> 1
+                    out.append((pid, end - clens[pid], end))
+            return out
+        units_before = _char_index_utf16(data)
         out = []
         for pid, to in hits:
-            end = int(chars_before[to])
-            out.append((pid, end - self._clens[pid], end))
+            if (to - blens[pid]) & 1:
+                continue
+            end = int(units_before[to >> 1])
+            out.append((pid, end - clens[pid], end))
         return out
 
 
-def _char_index(data: bytes):  # type: ignore[no-untyped-def]
-    """Array: byte offset → number of characters before it (length len(data)+1)."""
+def _char_index_utf16(data: bytes):  # type: ignore[no-untyped-def]
+    """Array: UTF-16 code-unit offset → number of characters before it (len(units)+1 entries)."""
     import numpy as np
 
-    b = np.frombuffer(data, dtype=np.uint8)
-    starts = (b & 0xC0) != 0x80
-    out = np.empty(len(b) + 1, dtype=np.int64)
+    u = np.frombuffer(data, dtype="<u2")
+    starts = (u & 0xFC00) != 0xDC00  # a low surrogate continues the character before it
+    out = np.empty(len(u) + 1, dtype=np.int64)
     out[0] = 0
     np.cumsum(starts, out=out[1:])
     return out
