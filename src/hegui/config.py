@@ -36,9 +36,11 @@ CONFIG_ENV = "HEGUI_CONFIG"
 class KeywordsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Extra lexicon files (same format as the shipped library) and allow-lists (terms never reported).
+    # Your own lexicon files (.txt or .yaml, the shipped library's format; docs/keywords.md).
     extra: list[Path] = Field(default_factory=list)
+    # Allow-lists: one phrase per line; a keyword inside an occurrence of one is not reported.
     allow: list[Path] = Field(default_factory=list)
+    # Load the shipped library (src/hegui/data/keywords); false = only your `extra` lists.
     use_default_library: bool = True
     # Where the compiled matcher is cached (default: $HEGUI_CACHE_DIR or ~/.cache/hegui).
     cache_dir: Path | None = None
