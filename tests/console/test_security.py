@@ -189,6 +189,16 @@ def test_lockout_and_no_user_enumeration(app: Any) -> None:
     tok = csrf_of(c.get("/console/login").text)
     r = c.post("/console/login", data={"username": "lock.me", "password": PASSWORD, "csrf": tok})
     assert r.status_code == 401 and "锁定" in r.text  # locked: the right password is refused too
+    # Sign-ins and refusals are on the audit chain, without the typed names.
+    from hegui.audit import verify
+    from hegui.audit.search import AuditQuery, search
+
+    st = app.state.hegui
+    rows = search(st.factory, st.key, AuditQuery(kind="console", limit=500))
+    actions = [r.action for r in rows]
+    assert "login_failed" in actions and "login_locked" in actions and "login" in actions
+    assert not any("nobody" in r.detail or "lock.me" in r.detail for r in rows)
+    assert verify(st.factory, st.key).ok
 
 
 def test_no_reflected_or_stored_xss(app: Any, tmp_path: Path) -> None:

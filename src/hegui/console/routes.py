@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hegui.audit import verify
+from hegui.audit import AuditEntry, append, verify
 from hegui.audit.search import AuditQuery, query_from_params, search, stats
 from hegui.console import accounts as acc
 from hegui.console.charts import columns_svg
@@ -101,12 +101,23 @@ async def login(request: Request) -> Response:
         account = await run_in_threadpool(acc.authenticate, st.factory, form.get("username", ""),
                                           form.get("password", ""), cfg)
     except acc.LoginError as e:
+        # The typed name is not recorded: people type passwords into the wrong field.
+        await _audit_login(st, "login_locked" if e.reason == "locked" else "login_failed", "")
         return _login_page(request, "login.locked" if e.reason == "locked" else "login.invalid", 401)
+    await _audit_login(st, "login", account.username)
     token, _ = await run_in_threadpool(acc.open_session, st.factory, account, cfg)
     resp = redirect(safe_next(form.get("next")))
     set_cookie(resp, request, COOKIE, token, max_age=int(cfg.session_hours * 3600))
     resp.delete_cookie(PRE_COOKIE, path=PREFIX)
     return resp
+
+
+async def _audit_login(state: Any, action: str, username: str) -> None:
+    """Sign-ins and refusals go to the hash-chained audit log (who accessed the console, and when)."""
+    entry = AuditEntry(request_id=f"console-{secrets.token_hex(8)}", kind="console", user_pseudo="staff",
+                       route="/console/login", model="-", action=action, status=200 if action == "login" else 401,
+                       latency_ms=0.0, detail=f"console:{username}" if username else "")
+    await run_in_threadpool(append, state.factory, state.key, [entry], keep_content=False)
 
 
 @router.post("/logout")
