@@ -35,13 +35,13 @@ def _load(name: str, path: Path) -> Any:
 scripted = _load("hegui_test_scripted_upstream", Path(__file__).parents[1] / "gateway" / "scripted_upstream.py")
 
 
-def make_settings(var_dir: Path, upstream_url: str | None, **console: Any) -> Any:
+def make_settings(var_dir: Path, upstream_url: str | None, *, store: dict[str, Any] | None = None, **console: Any) -> Any:
     from hegui.config import Settings
 
     var_dir.mkdir(parents=True, exist_ok=True)
     (var_dir / "policy.yaml").write_text(POLICY, encoding="utf-8")
     return Settings(policy=str(var_dir / "policy.yaml"), var_dir=var_dir, secret_key="console-test-secret",
-                    guard={"detectors": ["pii"]}, audit={"purge_interval_s": 0},
+                    guard={"detectors": ["pii"]}, audit={"purge_interval_s": 0}, store=store or {},
                     gateway={"upstream_url": upstream_url, "admin_key": ADMIN_KEY, "read_timeout_s": 3},
                     console={"max_failures": 3, **console})
 

@@ -1,4 +1,4 @@
-"""The console's service pages over HTTP (real app, real store, TestClient): the complaint workflow
+"""The console's service pages over HTTP (real app, real store on SQLite and PostgreSQL, TestClient): the complaint workflow
 (filters, assign, reply, reject, close), finding users by key, key prefix and last four digits,
 sanctions by role, the blocklist (add, remove with a reason, export) and tickets."""
 
@@ -15,13 +15,19 @@ from .conftest import add_accounts, csrf_of, make_settings
 from .test_security import login
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from hegui.gateway.app import create_app
+    from hegui.store.testing import pg_available, temp_store
 
-    a = create_app(make_settings(tmp_path_factory.mktemp("pages") / "var", None))
-    add_accounts(a.state.hegui)
-    yield a
+    if request.param == "postgres" and not pg_available():
+        pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432")
+    tmp = tmp_path_factory.mktemp("pages")
+    with temp_store(request.param, tmp) as store:
+        a = create_app(make_settings(tmp / "var", None, store=store.model_dump()))
+        add_accounts(a.state.hegui)
+        yield a
+        a.state.hegui.engine.dispose()
 
 
 def _post(c: TestClient, path: str, **data: str) -> Any:
