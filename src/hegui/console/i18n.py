@@ -160,6 +160,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "notice.guidance": ("合理使用指引", "Responsible-use guidance"),
     "notice.reminder": ("防沉迷提醒", "Break reminder"),
     "notice.complaints": ("投诉渠道", "Complaints channel"),
+    "col.risks": ("风险", "Risks"),
+    "col.user": ("用户（假名）", "User (pseudonym)"),
     "close": ("结案", "Close"),
     "actor": ("操作人", "Actor"),
     "prompt": ("用户输入", "Prompt"),
