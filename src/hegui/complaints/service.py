@@ -285,6 +285,10 @@ class StoreSource:
             return tuple(s.execute(select(func.count(), func.max(BlocklistEntry.id)).where(BlocklistEntry.active.is_(True))).one())
 
     def rows(self) -> list[tuple[int, str]]:
+        return self.rows_after(0)
+
+    def rows_after(self, entry_id: int) -> list[tuple[int, str]]:
         with self.factory() as s:
             return [(int(i), t) for i, t in s.execute(select(BlocklistEntry.id, BlocklistEntry.text)
-                                                    .where(BlocklistEntry.active.is_(True)))]
+                                                    .where(BlocklistEntry.active.is_(True), BlocklistEntry.id > entry_id)
+                                                    .order_by(BlocklistEntry.id))]

@@ -44,7 +44,11 @@ def digest(canon: str) -> str:
 
 
 class Source(Protocol):
-    """Where the entries live: a cheap ``version()`` (changes when entries change) and ``rows()``."""
+    """Where the entries live: a cheap ``version()`` (changes when entries change) and ``rows()``.
+
+    A source whose version is ``(active count, highest id)`` may also offer ``rows_after(id)``; the
+    detector then adds new entries without rebuilding its index (a removal still rebuilds).
+    """
 
     def version(self) -> object: ...
 
@@ -107,6 +111,16 @@ class BlocklistDetector:
         version = src.version()
         if version == self._version:
             return
+        old = self._version
+        after = getattr(src, "rows_after", None)
+        if isinstance(old, tuple) and isinstance(version, tuple) and after is not None:
+            # Entries only added since the last load (the common case): add those, no rebuild.
+            fresh_rows = after(int(old[1] or 0))
+            if int(old[0]) + len(fresh_rows) == int(version[0]):
+                for eid, canon in fresh_rows:
+                    self.add(canon, eid, is_canonical=True)
+                self._version = version
+                return
         fresh = BlocklistDetector(containment=self.containment, ngram=self.n)
         for eid, canon in src.rows():
             fresh.add(canon, eid, is_canonical=True)

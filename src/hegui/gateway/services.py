@@ -61,12 +61,37 @@ async def _store(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise store_failed() from e
 
 
+def snapshot(state: GatewayState, account: str, key_id: int | None) -> dict[str, Any]:
+    """What the pre-checks read, in one session (one pooled connection): standing, identity, and
+    this key's requests in the current minute (for the flood pattern)."""
+    import datetime as dt
+    import time
+
+    from hegui.enforcement.models import Standing
+    from hegui.identity.models import Identity
+
+    minute = int(time.time() // 60)
+    with state.factory() as s:
+        out: dict[str, Any] = {
+            "standing": enforcement.standing_json(s.get(Standing, account)),
+            "identity": identity.view_of(s.get(Identity, account), state.settings.identity, dt.date.today()),
+            "minute": minute, "minute_requests": 0,
+        }
+        if key_id is not None and state.settings.enforcement.flood_rpm:
+            n = s.execute(select(RateWindow.count).where(RateWindow.key_id == key_id, RateWindow.window == minute)).scalar()
+            out["minute_requests"] = int(n or 0)
+    return out
+
+
 async def sanction_check(state: GatewayState, ctx: RequestContext) -> None:
-    if not applies(ctx) or not state.settings.enforcement.enabled:
+    if not applies(ctx):
         return
-    st = await _store(enforcement.get_standing, state.factory, ctx.user_pseudo)
-    ctx.extra["standing"] = st
-    err = enforcement.refusal_for(st)
+    snap = await _store(snapshot, state, ctx.user_pseudo, ctx.key.id if ctx.key else None)
+    ctx.extra.update(standing=snap["standing"], identity=snap["identity"], minute=snap["minute"],
+                     minute_requests=snap["minute_requests"])
+    if not state.settings.enforcement.enabled:
+        return
+    err = enforcement.refusal_for(snap["standing"])
     if err is not None:
         raise err
 
@@ -74,8 +99,9 @@ async def sanction_check(state: GatewayState, ctx: RequestContext) -> None:
 async def identity_check(state: GatewayState, ctx: RequestContext) -> None:
     if not applies(ctx):
         return
-    view = await _store(identity.view, state.factory, state.settings.identity, ctx.user_pseudo)
-    ctx.extra["identity"] = view
+    view = ctx.extra.get("identity")
+    if view is None:
+        view = ctx.extra["identity"] = await _store(identity.view, state.factory, state.settings.identity, ctx.user_pseudo)
     if not view.verified and services_of(state).duties.unverified_users == "refuse":
         raise GatewayError(403, "real_name_required",
                            "请先完成实名认证：POST /v1/hegui/identity（姓名与身份证号，或手机号）",
@@ -105,20 +131,14 @@ async def usage_check(state: GatewayState, ctx: RequestContext) -> None:
 
 
 async def _flood(state: GatewayState, ctx: RequestContext) -> None:
-    import time
-
-    minute = int(time.time() // 60)
-    assert ctx.key is not None
-
-    def count() -> int:
-        with state.factory() as sess:
-            n = sess.execute(select(RateWindow.count).where(RateWindow.key_id == ctx.key.id, RateWindow.window == minute)).scalar()
-            return int(n or 0)
-
     cfg = state.settings.enforcement
-    if await _store(count) <= cfg.flood_rpm:
+    if "minute_requests" not in ctx.extra:
+        snap = await _store(snapshot, state, ctx.user_pseudo, ctx.key.id if ctx.key else None)
+        ctx.extra.update(minute=snap["minute"], minute_requests=snap["minute_requests"])
+    if ctx.extra["minute_requests"] <= cfg.flood_rpm:
         return
-    st = await _store(enforcement.flood, state.factory, state.key, cfg, services_of(state).thresholds, ctx.user_pseudo, minute)
+    st = await _store(enforcement.flood, state.factory, state.key, cfg, services_of(state).thresholds, ctx.user_pseudo,
+                      ctx.extra["minute"])
     if st is not None and (err := enforcement.refusal_for(st)) is not None:
         raise err
 

@@ -69,7 +69,8 @@ class IdentityView:
         return asdict(self)
 
 
-def _view(row: Identity | None, cfg: IdentityConfig, today: dt.date) -> IdentityView:
+def view_of(row: Identity | None, cfg: IdentityConfig, today: dt.date) -> IdentityView:
+    """The view of an identity row already read (``None``: not registered)."""
     if row is None:
         return IdentityView(False, False, cfg.unknown_age_is_minor, False)
     verified = (row.id_hash is None or row.id_verified) and (row.mobile_hash is None or row.mobile_verified)
@@ -80,7 +81,7 @@ def _view(row: Identity | None, cfg: IdentityConfig, today: dt.date) -> Identity
 
 def view(factory: sessionmaker[Session], cfg: IdentityConfig, account: str, *, today: dt.date | None = None) -> IdentityView:
     with factory() as s:
-        return _view(s.get(Identity, account), cfg, today or dt.date.today())
+        return view_of(s.get(Identity, account), cfg, today or dt.date.today())
 
 
 def check_id_number(value: str, cfg: IdentityConfig, today: dt.date) -> tuple[str, dt.date]:
@@ -160,7 +161,7 @@ def register(
     if clear_mobile:
         send_code(factory, key, cfg, sender, account, clear_mobile, now=now, check_interval=False)
         sent = True
-    return _view(row, cfg, today), sent
+    return view_of(row, cfg, today), sent
 
 
 def send_code(
