@@ -130,10 +130,18 @@ class Guard:
             findings.extend(found)
         return self.decide(norm, findings, role, lang, t0)
 
-    def check_batch(self, texts: Iterable[str], role: Role | str = Role.INPUT) -> list[Verdict]:
-        """Check many texts; detectors with ``detect_batch`` get them all at once."""
+    def check_batch(
+        self, texts: Iterable[str], role: Role | str = Role.INPUT, *, langs: Sequence[str] | None = None
+    ) -> list[Verdict]:
+        """Check many texts; detectors with ``detect_batch`` get them all at once.
+
+        ``langs`` (one per text) skips language guessing when the caller already knows it (the
+        corpus scanner does); it only chooses the refusal's language.
+        """
         role = Role(role)
         texts = list(texts)
+        if langs is not None and len(langs) != len(texts):
+            raise ValueError(f"langs has {len(langs)} entries for {len(texts)} texts")
         t0 = time.perf_counter()
         norms: list[NormalizedText | None] = []
         for t in texts:
@@ -157,8 +165,8 @@ class Guard:
                 acc.extend(res)
         out: list[Verdict] = []
         it = iter(per_text)
-        for text, norm in zip(texts, norms, strict=True):
-            lang = guess_lang(text)
+        for i, (text, norm) in enumerate(zip(texts, norms, strict=True)):
+            lang = langs[i] if langs is not None else guess_lang(text)
             if norm is None:
                 out.append(self._failed(text, role, lang, f"text too large: {len(text):,} characters", t0))
             elif failed:

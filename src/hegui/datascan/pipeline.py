@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from hegui.datascan.readers import Document, ReaderOptions, ReadIssue, Shard, read_shard
 from hegui.datascan.steps import Record, Step
@@ -47,7 +48,20 @@ def in_auto_sample(p: Pipeline, source: str, doc_id: str) -> bool:
 
 
 def _dumps(obj: Any) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass")
+    """One JSON line, UTF-8, compact. orjson (Rust) writes the same bytes as ``json.dumps`` for
+    what annotations hold, 3–5× faster; lone surrogates, NaN and huge ints fall back to json."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+    except (TypeError, orjson.JSONEncodeError):
+        return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass")
+
+
+def _loads(line: bytes) -> Any:
+    """Parse a checkpoint line: orjson, else json (lone surrogates written with surrogatepass)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line.decode("utf-8", "surrogatepass"))
 
 
 def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
@@ -78,12 +92,14 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
             ann.write(_dumps(a))
             bands.append(r.bands)
             k = sample_key(p.seed, "review", r.source, r.doc.id)
-            item = (-k, r.doc.id, _dumps({"key": k, "id": r.doc.id, "source": r.source, "text": r.doc.text,
-                                         "auto_illegal": a.get("illegal", False), "auto_risks": a.get("risks", [])}))
-            if len(review) < p.review_n:
-                heapq.heappush(review, item)
-            elif p.review_n and item > review[0]:
-                heapq.heapreplace(review, item)
+            full = len(review) >= p.review_n
+            if p.review_n and (not full or (-k, r.doc.id) >= review[0][:2]):  # serialise only what may stay
+                item = (-k, r.doc.id, _dumps({"key": k, "id": r.doc.id, "source": r.source, "text": r.doc.text,
+                                             "auto_illegal": a.get("illegal", False), "auto_risks": a.get("risks", [])}))
+                if not full:
+                    heapq.heappush(review, item)
+                elif item > review[0]:
+                    heapq.heapreplace(review, item)
             if p.keep_text:
                 row = {"id": r.doc.id, "source": r.source, "text": r.doc.text}
                 if r.reasons:

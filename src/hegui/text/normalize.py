@@ -232,8 +232,13 @@ class NormalizedText:
         return self.original[s:e]
 
 
+_LEET_CHAR = re.compile(r"[013457@$]")
+_ASCII_LOWER = re.compile(r"[a-z]")
+
+
 def _has_leet(t: str) -> bool:
-    return any(c in t for c in "013457@$") and any("a" <= c <= "z" for c in t)
+    # Two regex scans in C: a per-character generator cost as much as the keyword match on long text.
+    return _LEET_CHAR.search(t) is not None and _ASCII_LOWER.search(t) is not None
 
 
 class TextTooLargeError(ValueError):

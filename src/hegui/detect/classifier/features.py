@@ -68,8 +68,12 @@ def hashed_ngrams(text: str, spec: FeatureSpec) -> np.ndarray:
                 parts.append(_mix(h + np.uint64(n) * _MIX2))
     if not parts:
         return np.zeros(0, dtype=np.int64)
-    idx = (np.concatenate(parts) & np.uint64(spec.n_buckets - 1)).astype(np.int64)
-    return np.unique(idx)
+    idx = np.sort((np.concatenate(parts) & np.uint64(spec.n_buckets - 1)).astype(np.int64))
+    # Sort + mask is np.unique's result; numpy ≥ 2.3's hash-based unique is 2× slower on these sizes.
+    keep = np.empty(idx.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(idx[1:], idx[:-1], out=keep[1:])
+    return idx[keep]
 
 
 def featurize_batch(texts: Sequence[str], spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
