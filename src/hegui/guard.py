@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hegui.detect.base import Detector, DetectorRegistry, Finding
-from hegui.policy import Action, Policy, RedactOperator, Role, load_policy
+from hegui.policy import Action, Policy, RedactOperator, Role, Rule, load_policy
 from hegui.text import NormalizedText, TextTooLargeError, guess_lang, normalize
 
 log = logging.getLogger("hegui.guard")
@@ -183,14 +183,18 @@ class Guard:
     ) -> Verdict:
         """Apply the policy to findings (normalised spans) and build the verdict."""
         t0 = time.perf_counter() if t0 is None else t0
-        mapped = [
-            f.with_span(*norm.to_original(f.start, f.end)) if f.has_span else f for f in findings
-        ]
+        if norm.is_identity:
+            mapped = list(findings)
+        else:
+            mapped = [f.with_span(*norm.to_original(f.start, f.end)) if f.has_span else f for f in findings]
         action = Action.ALLOW
         decisive: list[Finding] = []
         redact_spans: list[tuple[int, int, Finding, RedactOperator]] = []
+        rules: dict[str, Rule] = {}  # one policy lookup per risk id, not per finding
         for f in mapped:
-            rule = self.policy.rule_for(f.risk)
+            rule = rules.get(f.risk)
+            if rule is None:
+                rule = rules[f.risk] = self.policy.rule_for(f.risk)
             act = rule.action_for(role)
             if f.score >= rule.threshold:
                 pass

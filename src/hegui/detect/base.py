@@ -8,7 +8,7 @@ offsets; `Guard` maps them back to the original text with the normaliser's offse
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from hegui.text import NormalizedText
@@ -38,7 +38,9 @@ class Finding:
         return self.start >= 0 and self.end > self.start
 
     def with_span(self, start: int, end: int) -> Finding:
-        return replace(self, start=start, end=end)
+        # The constructor, not `dataclasses.replace`: replace costs ~20 µs, which added up to
+        # seconds on a text with 100,000+ findings.
+        return Finding(self.risk, start, end, self.score, self.detector, self.evidence, self.meta)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
