@@ -81,6 +81,7 @@ def test_console_end_to_end(gw: Server, browser: Any) -> None:
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name="概览", exact=True)).to_be_visible()
     expect(page.locator("svg[role=img]").first).to_be_visible()
+    expect(page.locator("td.good")).to_contain_text("正常")  # the scripted upstream answers /models
     shot(page, "02-overview")
 
     # Keyboard: the first Tab reaches the skip link.

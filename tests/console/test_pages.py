@@ -107,3 +107,14 @@ def test_blocklist_add_remove_export_and_tickets(app: Any) -> None:
     assert _post(c, "/console/tickets/999/done").status_code == 404
     v = login(app, "vic")
     assert "blocklist-add" not in v.get("/console/blocklist").text  # no form for a viewer
+
+
+def test_upstream_health_shows_a_dead_upstream(tmp_path: Any) -> None:
+    from hegui.gateway.app import create_app
+
+    from .conftest import scripted
+
+    a = create_app(make_settings(tmp_path / "var", f"http://127.0.0.1:{scripted.free_port()}/v1"))
+    add_accounts(a.state.hegui)
+    page = login(a, "vic").get("/console/overview").text
+    assert 'class="bad"' in page and "异常" in page
