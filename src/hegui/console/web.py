@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import jinja2
 from fastapi import Request
@@ -196,7 +196,7 @@ def page(role: str) -> Callable[[Handler], Callable[[Request], Awaitable[Respons
                 session = await current_session(request)
                 if session is None:
                     if request.method == "GET":
-                        return redirect(f"{PREFIX}/login?next={request.url.path}")
+                        return redirect(f"{PREFIX}/login?next={quote(request.url.path)}")
                     raise Problem(401, "forbidden.text")
                 ctx = Ctx(request, request.app.state.hegui, session, lang)
                 ctx.require(role)
