@@ -10,7 +10,9 @@ on texts that are benign by origin:
 
 Reports the block rate (with a Wilson 95 % interval), the rate of texts with any keyword finding
 (weak ones included), and the same block rate for the *raw* public lists used as a plain block list
-(every line a strong term), which is what a naive deployment would do.
+(every line a strong term), which is what a naive deployment would do. For context, the block rate
+on risky texts (COLD offensive dev, JADE zh unsafe questions): keywords are one layer, the classifier
+catches what has no keyword.
 
 Run: .venv/bin/python bench/keywords_fp.py [--data /work/shared/data] [--limit N] [--no-raw]
 """
@@ -48,6 +50,17 @@ def load_sets(data: Path, limit: int | None) -> dict[str, list[str]]:
         "COLD safe train+dev": list(dict.fromkeys(cold["train"] + cold["dev"])),
     }
     return {k: v[:limit] if limit else v for k, v in sets.items()}
+
+
+def load_positives(data: Path) -> dict[str, list[str]]:
+    """Risky texts, for context: what share the curated library still blocks on its own."""
+    with (data / "cold/dev.csv").open(encoding="utf-8-sig", newline="") as fh:
+        cold = [r["TEXT"] for r in csv.DictReader(fh) if r["label"] == "1"]
+    jade: list[str] = []
+    for name in ("jade_benchmark_zh.csv", "jade_benchmark_easy_zh.csv"):
+        with (data / "jade" / name).open(encoding="utf-8-sig", newline="") as fh:
+            jade += [r["问题"] for r in csv.DictReader(fh)]
+    return {"COLD offensive dev": cold, "JADE zh unsafe questions (v1 + v2 easy)": jade}
 
 
 def raw_lexicon(data: Path, path: Path) -> int:
@@ -100,6 +113,7 @@ def main() -> None:
     for name, texts in sets.items():
         out["curated"][name] = rate(guard, texts)
     out["seconds"] = round(time.perf_counter() - t0, 1)
+    out["positives"] = {k: rate(guard, v) for k, v in load_positives(args.data).items()}
     if not args.no_raw:
         with tempfile.TemporaryDirectory() as tmp:
             p = Path(tmp) / "raw.txt"
@@ -107,6 +121,7 @@ def main() -> None:
             raw = Guard([KeywordDetector(extra=[p], use_default_library=False, cache_dir=tmp)], "draft-2023")
             for name in ("benign held-out half", "COLD safe dev (held out)"):
                 out["raw"][name] = rate(raw, sets[name])
+            out["raw"]["positives"] = {k: rate(raw, v) for k, v in load_positives(args.data).items()}
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
 

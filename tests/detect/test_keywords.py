@@ -300,3 +300,29 @@ from hegui.detect.keywords.detector import fold_lookalikes  # noqa: E402
 def test_fast_folding_equals_normalizer_folding(t: str) -> None:
     n = normalize(t)
     assert fold_lookalikes(n.text) == n.folded
+
+
+def test_lookalikes_found_next_to_other_text(tmp_path: Path) -> None:
+    det = small(tmp_path, "sex片\tA.1.f\nbadword\tA.1.h\tstrong\tnot a b4dword here\n")
+    assert spans(det, "看s3x片吧") == [("A.1.f", "s3x片", 0.9)]
+    assert spans(det, "x" * 3000 + " s3x片 " + "y" * 3000 + " b4dword") == [("A.1.f", "s3x片", 0.9), ("A.1.h", "b4dword", 0.9)]
+    # An allow-context is honoured in the folded text too.
+    assert spans(det, "this is not a b4dword here") == []
+
+
+@pytest.fixture(scope="module")
+def leet_det(tmp_path_factory: pytest.TempPathFactory) -> KeywordDetector:
+    d = tmp_path_factory.mktemp("leet")
+    p = d / "l.txt"
+    p.write_text("# hegui-lexicon 1\nsex\tA.1.f\nbest中\tA.1.h\t\t\n中tea\tA.1.h\tweak\n", encoding="utf-8")
+    return KeywordDetector(extra=[p], use_default_library=False, cache_dir=d / "c")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="sex3$5b7ta4 中.-1", max_size=30))
+def test_windowed_folded_scan_equals_full_scan(leet_det: KeywordDetector, t: str) -> None:
+    n = normalize(t)
+    naive = set(leet_det.matches(n.text)) | set(leet_det.matches(n.folded))
+    got = {(f.start, f.end, f.risk) for f in leet_det.detect(n)}
+    want = {(s, e, leet_det.compiled.entry(eid)[0]) for eid, s, e in naive}
+    assert got == want

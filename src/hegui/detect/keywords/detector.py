@@ -15,7 +15,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,23 +38,22 @@ _LEET_NEAR = re.compile(r"[a-z][013457@$]|[013457@$][a-z]")
 _RUN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$")
 
 
-def fold_lookalikes(text: str) -> str:
-    """`NormalizedText.folded` (s3x → sex), computed only around the places it can change.
+def folded_runs(text: str) -> list[tuple[int, int, str]]:
+    """Where `NormalizedText.folded` (s3x → sex) differs from ``text``: ``(start, end, folded run)``.
 
     Why not ``NormalizedText.folded``: its regular expression runs at ~15 MB/s over the whole text,
     a third of the keyword path's budget. Folding only ever changes a run of Latin letters, digits,
-    ``@`` and ``$`` and depends only on that run and the character either side of it, so applying
-    the same expression to each such run that contains a letter next to a look-alike gives the same
-    string (a property test checks it). Returns ``text`` itself when nothing changes.
+    ``@`` and ``$``, and depends only on that run and the character either side of it, so applying
+    the same expression to each run that has a letter next to a look-alike gives the same result
+    (a property test checks it). Folding keeps the length, so offsets are shared.
     """
     from hegui.text.normalize import _LEET, _LEET_RUN
 
     hit = _LEET_NEAR.search(text)
     if hit is None:
-        return text
+        return []
     n = len(text)
-    pieces: list[str] = []
-    pos = 0
+    runs: list[tuple[int, int, str]] = []
     done = 0
     while hit is not None:
         i = hit.start()
@@ -69,15 +68,26 @@ def fold_lookalikes(text: str) -> str:
             folded = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), window)
             if folded != window:
                 # Keep the neighbours as they are: only the run itself can change.
-                pieces.append(text[pos:a])
-                pieces.append(folded[a - ws : len(folded) - (we - b)])
-                pos = b
+                runs.append((a, b, folded[a - ws : len(folded) - (we - b)]))
             done = b
         hit = _LEET_NEAR.search(text, max(done, i + 1))
-    if not pieces:
+    return runs
+
+
+def fold_lookalikes(text: str, runs: list[tuple[int, int, str]] | None = None) -> str:
+    """``text`` with its look-alike runs folded (``text`` itself when nothing changes)."""
+    runs = folded_runs(text) if runs is None else runs
+    if not runs:
         return text
+    pieces: list[str] = []
+    pos = 0
+    for a, b, run in runs:
+        pieces.append(text[pos:a])
+        pieces.append(run)
+        pos = b
     pieces.append(text[pos:])
     return "".join(pieces)
+
 
 DEFAULT_LIBRARY_DIR = Path(__file__).resolve().parents[2] / "data" / "keywords"
 
@@ -134,6 +144,7 @@ class KeywordDetector:
         if self.matcher.backend == "hyperscan" and not had_db:  # cached by the fallback: add the database
             self.compiled_now = True
             write_cache(self.cache_path, self.compiled)
+        self._max_len = max(self.compiled.clen, default=1)
         self.load_seconds = time.perf_counter() - t0
 
     @property
@@ -181,10 +192,17 @@ class KeywordDetector:
 
     # -- matching -----------------------------------------------------------------------------
 
-    def matches(self, text: str) -> list[tuple[int, int, int]]:
-        """``(entry id, start, end)`` for every unsuppressed term occurrence in ``text`` (normalised)."""
+    def matches(self, text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int, int]]:
+        """``(entry id, start, end)`` for every unsuppressed term occurrence in ``text`` (normalised).
+
+        With ``lo``/``hi``, only ``text[lo:hi]`` is scanned (offsets stay those of ``text``, and
+        word boundaries are checked against the whole text).
+        """
         c = self.compiled
-        raw = self.matcher.scan(text)
+        if lo or hi is not None:
+            raw = [(pid, s + lo, e + lo) for pid, s, e in self.matcher.scan(text[lo:hi])]
+        else:
+            raw = self.matcher.scan(text)
         if not raw:
             return []
         n = len(text)
@@ -208,11 +226,20 @@ class KeywordDetector:
         return hits
 
     def detect(self, text: NormalizedText) -> list[Finding]:
-        hits = self.matches(text.text)
-        folded = fold_lookalikes(text.text)
-        if folded is not text.text:
+        t = text.text
+        hits = self.matches(t)
+        runs = folded_runs(t)
+        if runs:
+            # A term found only in the folded text overlaps a folded run: scan the folded text only
+            # around the runs (margin: two of the longest pattern, so allow-contexts are seen whole).
+            folded = fold_lookalikes(t, runs)
             seen = set(hits)
-            hits += [h for h in self.matches(folded) if h not in seen]
+            margin = 2 * self._max_len
+            for lo, hi in _merge((max(0, a - margin), min(len(t), b + margin)) for a, b, _ in runs):
+                for h in self.matches(folded, lo, hi):
+                    if h not in seen and any(h[1] < b and a < h[2] for a, b, _ in runs):
+                        seen.add(h)
+                        hits.append(h)
         if not hits:
             return []
         return self._findings(hits)
@@ -271,6 +298,16 @@ def _build_lock(cache_dir: Path) -> Iterator[None]:
         yield
     finally:
         fh.close()
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
 
 
 def _word(ch: str) -> bool:
