@@ -1,11 +1,14 @@
 """Added latency of the compliance gateway over calling the model server directly.
 
 Targets, all in front of the same scripted upstream (`tests/gateway/scripted_upstream.py`, its
-own process, 3 characters per streamed delta, ``--delay`` seconds between deltas): the upstream
-itself (direct), `hegui serve` on SQLite, `hegui serve` on PostgreSQL (fresh schema, dropped after),
-and LiteLLM's proxy as a side-by-side reference when its ``litellm`` command is given. Each target
-runs non-streaming (whole-request latency) and streaming (time to the first content token) at
-1, 32 and 128 concurrent clients; the gateway runs the default detectors and policy, both input
+own process; a whole answer takes ``--latency`` seconds, a streamed one comes 3 characters per
+delta every ``--delay`` seconds, like a model generating): the upstream itself (direct),
+`hegui serve` on SQLite, `hegui serve` on PostgreSQL (fresh schema, dropped after), and LiteLLM's
+proxy as a side-by-side reference when its ``litellm`` command is given. Each target runs
+non-streaming (whole-request latency) and streaming (time to the first content token) at 1, 32
+and 128 concurrent clients, in ``--rounds`` interleaved rounds so that a busy machine hits every
+target alike. Besides latency it reports each proxy's CPU time per request (from /proc), which a
+shared machine disturbs far less. The gateway runs the default detectors and policy, both input
 and output checks, audit rows with redacted content, and no rate limit.
 
     nice -n 10 .venv/bin/python bench/gateway.py [--litellm /tmp/litellm-venv/bin/litellm] [--json out.json]
@@ -82,8 +85,7 @@ async def level(base: str, stream: bool, conc: int, n: int) -> dict[str, Any]:
     errors = 0
     limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
     async with httpx.AsyncClient(timeout=60, limits=limits, headers={"Authorization": f"Bearer {KEY}"}) as client:
-        for _ in range(min(conc, 8)):  # warm the pools
-            await one(client, base, stream)
+        await asyncio.gather(*(one(client, base, stream) for _ in range(min(conc, 8))))  # warm the pools
         todo = n
         t0 = time.perf_counter()
 
@@ -98,21 +100,49 @@ async def level(base: str, stream: bool, conc: int, n: int) -> dict[str, Any]:
 
         await asyncio.gather(*(worker() for _ in range(conc)))
         wall = time.perf_counter() - t0
-    return {"n": len(lat), "errors": errors, "p50_ms": round(pct(lat, 0.5) * 1000, 2),
-            "p99_ms": round(pct(lat, 0.99) * 1000, 2), "mean_ms": round(statistics.fmean(lat) * 1000, 2),
-            "rps": round(len(lat) / wall, 1)}
+    return {"lat": lat, "errors": errors, "wall": wall}
 
 
-def run_all(targets: dict[str, str], levels: list[int], requests: int) -> dict[str, dict[str, Any]]:
-    """Every (mode, level) runs on all targets back to back, so a busy machine hits them alike."""
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def summary(lat: list[float], errors: int, wall: float, cpu: float | None) -> dict[str, Any]:
+    out = {"n": len(lat), "errors": errors, "p50_ms": round(pct(lat, 0.5) * 1000, 2),
+           "p99_ms": round(pct(lat, 0.99) * 1000, 2), "mean_ms": round(statistics.fmean(lat) * 1000, 2),
+           "rps": round(len(lat) / wall, 1)}
+    if cpu is not None:
+        out["cpu_ms_per_req"] = round(cpu * 1000 / max(1, len(lat) + errors), 2)
+    return out
+
+
+def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], requests: int,
+            rounds: int) -> dict[str, dict[str, Any]]:
+    """Every (mode, level) runs on all targets in interleaved rounds, so load from others on a
+    shared machine falls on every target alike."""
     out: dict[str, dict[str, Any]] = {name: {} for name in targets}
     for stream in (False, True):
         for c in levels:
-            for name, base in targets.items():
-                r = asyncio.run(level(base, stream, c, max(requests, 3 * c)))
-                out[name][f"{'stream' if stream else 'plain'}@{c}"] = r
-                print(f"{name:<16} {'ttft' if stream else 'plain':<5} c={c:<4} p50 {r['p50_ms']:>8.2f} ms  "
-                      f"p99 {r['p99_ms']:>8.2f} ms  {r['rps']:>7.1f} req/s  errors {r['errors']}", flush=True)
+            n = max(requests, 3 * c)
+            acc: dict[str, dict[str, Any]] = {name: {"lat": [], "errors": 0, "wall": 0.0, "cpu": 0.0} for name in targets}
+            for _ in range(rounds):
+                for name, base in targets.items():
+                    pid = pids.get(name)
+                    c0 = cpu_s(pid) if pid else 0.0
+                    r = asyncio.run(level(base, stream, c, max(c, n // rounds)))
+                    a = acc[name]
+                    a["lat"] += r["lat"]
+                    a["errors"] += r["errors"]
+                    a["wall"] += r["wall"]
+                    a["cpu"] += (cpu_s(pid) - c0) if pid else 0.0
+            for name, a in acc.items():
+                res = summary(a["lat"], a["errors"], a["wall"], a["cpu"] if pids.get(name) else None)
+                out[name][f"{'stream' if stream else 'plain'}@{c}"] = res
+                cpu = f"  cpu {res['cpu_ms_per_req']:6.2f} ms/req" if "cpu_ms_per_req" in res else ""
+                print(f"{name:<16} {'ttft' if stream else 'plain':<5} c={c:<4} p50 {res['p50_ms']:>8.2f} ms  "
+                      f"p99 {res['p99_ms']:>8.2f} ms  {res['rps']:>7.1f} req/s  errors {res['errors']}{cpu}", flush=True)
     return out
 
 
@@ -133,8 +163,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--levels", default="1,32,128")
-    ap.add_argument("--requests", type=int, default=200, help="requests per level (at least 3 × concurrency)")
-    ap.add_argument("--delay", type=float, default=0.005, help="upstream seconds between streamed deltas")
+    ap.add_argument("--requests", type=int, default=40, help="requests per level (at least 3 × concurrency)")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds per level")
+    ap.add_argument("--latency", type=float, default=0.2, help="upstream seconds per non-streaming answer")
+    ap.add_argument("--delay", type=float, default=0.02, help="upstream seconds between streamed deltas")
     ap.add_argument("--stores", default="sqlite,postgres")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--litellm", help="path of LiteLLM's `litellm` command (pip install 'litellm[proxy]')")
@@ -142,14 +174,16 @@ def main() -> None:
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="hegui-bench-"))
-    results: dict[str, Any] = {"levels": levels, "delay_s": args.delay, "requests": args.requests}
+    results: dict[str, Any] = {"levels": levels, "latency_s": args.latency, "delay_s": args.delay,
+                               "requests": args.requests, "rounds": args.rounds}
     up_port = free_port()
     up = start([sys.executable, str(ROOT / "tests" / "gateway" / "scripted_upstream.py"), "--port", str(up_port),
-                "--delay", str(args.delay)], dict(os.environ), tmp / "upstream.log",
+                "--delay", str(args.delay), "--latency", str(args.latency)], dict(os.environ), tmp / "upstream.log",
                f"http://127.0.0.1:{up_port}/v1/models")
     up_url = f"http://127.0.0.1:{up_port}/v1"
     procs: list[subprocess.Popen[bytes]] = [up]
     targets = {"direct": up_url}
+    pids: dict[str, int] = {}
     schemas: list[str] = []
     try:
         for store in args.stores.split(","):
@@ -164,6 +198,7 @@ def main() -> None:
             procs.append(start([HEGUI, "serve", "--port", str(port), "--upstream", up_url], env, var / "gateway.log",
                                f"http://127.0.0.1:{port}/readyz"))
             targets[f"hegui-{store}"] = f"http://127.0.0.1:{port}/v1"
+            pids[f"hegui-{store}"] = procs[-1].pid
         if args.litellm:
             port = free_port()
             cfg = tmp / "litellm.yaml"
@@ -175,10 +210,11 @@ def main() -> None:
                 procs.append(start([args.litellm, "--config", str(cfg), "--port", str(port), "--num_workers", "1"], env,
                                    tmp / "litellm.log", f"http://127.0.0.1:{port}/health/liveliness"))
                 targets["litellm"] = f"http://127.0.0.1:{port}/v1"
+                pids["litellm"] = procs[-1].pid
             except RuntimeError as e:
                 results["litellm_error"] = str(e)[-500:]
                 print(f"litellm did not start: {e}", flush=True)
-        results.update(run_all(targets, levels, args.requests))
+        results.update(run_all(targets, pids, levels, args.requests, args.rounds))
     finally:
         for p in reversed(procs):
             stop(p)

@@ -8,7 +8,8 @@ exercised for real. The answer depends on markers in the last message (or the pr
 drops the connection; ``[miderr]`` streams two deltas then an error object; ``[email]`` answers
 with an e-mail address in its third sentence (blocked by the test policy); ``[pii]`` answers with
 an ID number, a mobile number and a bank card; ``[long]`` streams 400 deltas 10 ms apart;
-``[bench]`` gives a typical five-sentence answer (``delay_s`` between deltas when streaming); model
+``[bench]`` gives a typical five-sentence answer (``delay_s`` between deltas when streaming,
+``latency_s`` before a whole answer); model
 ``nope`` is unknown (404). Every request body is kept in ``received``.
 """
 
@@ -61,8 +62,9 @@ def _last_text(body: dict[str, Any]) -> str:
 class ScriptedUpstream:
     """Start with ``with ScriptedUpstream() as up:``; ``up.url`` is the ``/v1`` base URL."""
 
-    def __init__(self, *, slow_s: float = 3.0, delta_chars: int = 3, delay_s: float = 0.0) -> None:
+    def __init__(self, *, slow_s: float = 3.0, delta_chars: int = 3, delay_s: float = 0.0, latency_s: float = 0.0) -> None:
         self.slow_s, self.delta_chars, self.delay_s = slow_s, delta_chars, delay_s
+        self.latency_s = latency_s  # a non-streaming answer takes this long (a model's generation time)
         self.received: list[dict[str, Any]] = []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
@@ -110,6 +112,8 @@ class ScriptedUpstream:
         answer = (EMAIL_ANSWER if "[email]" in q else PII_ANSWER if "[pii]" in q
                   else LONG_ANSWER if "[long]" in q else BENCH_ANSWER if "[bench]" in q else DEFAULT_ANSWER)
         if not body.get("stream"):
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
             choice: dict[str, Any] = ({"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
                                       if chat else {"index": 0, "text": answer, "finish_reason": "stop", "logprobs": None})
             return JSONResponse({"id": "up-1", "object": "chat.completion" if chat else "text_completion",
@@ -152,8 +156,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="scripted OpenAI-compatible upstream")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--delay", type=float, default=0.0, help="seconds between streamed deltas")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds before a non-streaming answer")
     a = ap.parse_args()
-    up = ScriptedUpstream(delay_s=a.delay)
+    up = ScriptedUpstream(delay_s=a.delay, latency_s=a.latency)
     up.port, up.url = a.port, f"http://127.0.0.1:{a.port}/v1"
     up.server.config.port = a.port
     up.server.run()

@@ -48,6 +48,9 @@ class GatewayConfig(BaseModel):
     stream_mode: StreamMode = StreamMode.BUFFERED
     # Buffered mode releases text at sentence ends; a sentence longer than this is cut and checked.
     stream_buffer_chars: int = Field(default=400, ge=16)
+    # Buffered mode releases the first clause (up to a comma) as soon as it is checked, for a faster
+    # first token; later pieces end at sentences.
+    stream_first_clause: bool = True
     # Characters of already-released text re-checked with each new piece (violations across a cut).
     stream_overlap_chars: int = Field(default=64, ge=0)
     label: TextLabelConfig = Field(default_factory=TextLabelConfig)

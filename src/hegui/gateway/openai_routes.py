@@ -263,7 +263,8 @@ async def start_stream(state: GatewayState, ctx: RequestContext, target: Target,
         await write_audit(state, ctx, status=e.status, inp=inp, out=None, detail=e.code)
         raise
     cfg = state.settings.gateway
-    mod = StreamModerator(lambda t: check(state, t, Role.OUTPUT), cfg.stream_mode, cfg.stream_buffer_chars, cfg.stream_overlap_chars)
+    mod = StreamModerator(lambda t: check(state, t, Role.OUTPUT), cfg.stream_mode, cfg.stream_buffer_chars,
+                          cfg.stream_overlap_chars, cfg.stream_first_clause)
     headers = {"X-Request-Id": ctx.request_id, "X-Hegui-Stream-Mode": cfg.stream_mode.value}
     if cfg.label.enabled:
         headers[HEADER] = cfg.label.header_value()

@@ -10,6 +10,7 @@ check for the audit record.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,17 @@ from hegui.gateway.config import StreamMode
 from hegui.guard import Verdict
 from hegui.policy import Action
 from hegui.text import last_boundary
+
+# A clause ends at a comma-like mark (after at least a few characters); used for the first piece only.
+_CLAUSE = re.compile(r"(?<=\S{2})[，,、：:]\s*")
+
+
+def first_clause(text: str) -> int:
+    """Offset just after the first clause or sentence of ``text`` (0 if none is complete)."""
+    sentence = last_boundary(text)
+    m = _CLAUSE.search(text)
+    clause = m.end() if m else 0
+    return min(x for x in (sentence, clause) if x) if (sentence or clause) else 0
 
 
 @dataclass(slots=True)
@@ -26,8 +38,12 @@ class Step:
 
 
 class StreamModerator:
-    def __init__(self, check: Callable[[str], Verdict], mode: StreamMode, max_chars: int, overlap: int) -> None:
+    def __init__(self, check: Callable[[str], Verdict], mode: StreamMode, max_chars: int, overlap: int,
+                 first_clause: bool = True) -> None:
         self.check, self.mode, self.max_chars, self.overlap = check, mode, max_chars, overlap
+        # Release the first clause (up to a comma) on its own: the time to the first token then
+        # waits for a few words, not a whole sentence. Later pieces end at sentences.
+        self.first_clause = first_clause
         self.pending = ""  # text not yet checked
         self.released = ""  # text the client has received
         self.text = ""  # everything the upstream sent
@@ -44,7 +60,8 @@ class StreamModerator:
             self.released += early
         out = Step(release=early)
         while True:
-            cut = last_boundary(self.pending)
+            early_cut = self.first_clause and not self.released and self.checks == 0
+            cut = first_clause(self.pending) if early_cut else last_boundary(self.pending)
             if cut == 0 and len(self.pending) >= self.max_chars:
                 cut = self.max_chars
             if cut == 0:
