@@ -70,6 +70,12 @@ def make_corpus(path: Path, mb: float, seed: int = 1) -> Path:
     return path
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children: robust to a loaded machine."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 4) -> dict[str, float]:
     import shutil
 
@@ -84,16 +90,18 @@ def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 4) -> d
         import ray
 
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     res = scan([str(corpus)], out, p, settings=settings,
                options=ScanOptions(executor=executor, workers=workers, shard_bytes=shard_mb << 20))
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, _cpu() - c
     if executor == "ray":
         import ray
 
         ray.shutdown()
     mb = corpus.stat().st_size / 1e6
-    return {"seconds": dt, "mb_s": mb / dt, "mb_s_per_core": mb / dt / workers, "docs": res.report["overall"]["docs"],
+    # cpu_s counts the driver and local worker processes (Ray workers are not children: 0 there).
+    return {"seconds": dt, "mb_s": mb / dt, "mb_s_per_core": mb / dt / workers, "cpu_s": cpu,
+            "mb_per_cpu_s": mb / cpu if executor == "local" else 0.0, "docs": res.report["overall"]["docs"],
             "illegal": res.report["overall"]["illegal"], "dups": res.report["overall"]["near_duplicates"],
             "pii_docs": res.report["overall"]["pii_docs"]}
 
@@ -145,11 +153,13 @@ def run_datatrove(python: str, corpus: Path, tasks: int) -> dict[str, float]:
         o.close()
     script = WORK / "dt_bench.py"
     script.write_text(DT_SCRIPT.replace('glob_pattern=Path(corpus).name', 'glob_pattern="*.jsonl"'), encoding="utf-8")
+    c = _cpu()
     r = subprocess.run([python, str(script), str(parts / "part0.jsonl"), str(DATA / "lexicons/konsheng"), str(work), str(tasks)],
                        capture_output=True, text=True, check=True)
+    cpu = _cpu() - c  # includes building the keyword automaton, which `seconds` leaves out
     dt = float(r.stdout.strip().splitlines()[-1])
     mb = corpus.stat().st_size / 1e6
-    return {"seconds": dt, "mb_s": mb / dt, "mb_s_per_core": mb / dt / tasks}
+    return {"seconds": dt, "mb_s": mb / dt, "mb_s_per_core": mb / dt / tasks, "cpu_s_incl_setup": cpu}
 
 
 def rss(gb: float, workers: int) -> None:

@@ -22,6 +22,7 @@ from hegui.assess.settings import AssessConfig
 from hegui.audit.config import AuditConfig
 from hegui.complaints.config import ComplaintsConfig
 from hegui.console.config import ConsoleConfig
+from hegui.datascan.config import ScanConfig
 from hegui.enforcement.config import EnforcementConfig
 from hegui.gateway.config import GatewayConfig
 from hegui.identity.config import IdentityConfig
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     notices: NoticesConfig = Field(default_factory=NoticesConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
+    scan: ScanConfig = Field(default_factory=ScanConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -37,18 +37,20 @@ def run(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (JSONL, JSON, CSV/TSV, Parquet, text; .gz/.zst).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (report.*, annotations.jsonl, review sample).")],
     manifest: Annotated[Path | None, typer.Option("--manifest", "-m", help="Source manifest YAML.")] = None,
-    text_field: Annotated[str, typer.Option("--text-field", help="Field/column holding the text.")] = "text",
-    id_field: Annotated[str | None, typer.Option("--id-field", help="Field/column holding the document id.")] = None,
-    text_unit: Annotated[str, typer.Option("--text-unit", help="Plain text: 'line' (one document per line) or 'file'.")] = "line",
-    fmt: Annotated[str | None, typer.Option("--format", help="Force a format: jsonl, json, csv, tsv, parquet, text.")] = None,
-    executor: Annotated[str, typer.Option("--executor", "-e", help="local or ray.")] = "local",
+    text_field: Annotated[str | None, typer.Option("--text-field", help="Field/column holding the text (default: scan.text_field, 'text').")] = None,
+    id_field: Annotated[str | None, typer.Option("--id-field", help="Field/column holding the document id (default: scan.id_field).")] = None,
+    text_unit: Annotated[str | None, typer.Option("--text-unit", help="Plain text: 'line' (one document per line) or 'file' (default: scan.text_unit).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Force an input format: jsonl, json, csv, tsv, parquet, text.")] = None,
+    annotations: Annotated[str | None, typer.Option("--annotations", help="Annotations file name in --out (or a path); .parquet writes Parquet, .jsonl JSONL.")] = None,
+    annotations_format: Annotated[str | None, typer.Option("--annotations-format", help="jsonl or parquet (default: the --annotations extension, else scan.output_format).")] = None,
+    executor: Annotated[str | None, typer.Option("--executor", "-e", help="local or ray (default: scan.executor, local).")] = None,
     address: Annotated[str | None, typer.Option("--address", help="Ray cluster address (with --executor ray).")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes (default: all cores).")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes (default: scan.workers; 0 = all cores).")] = None,
     filter_dir: Annotated[Path | None, typer.Option("--filter", help="Write clean.jsonl and rejects.jsonl here.")] = None,
-    auto_fraction: Annotated[float, typer.Option("--auto-fraction", help="Share of documents in the automated check (≥ 0.10; 1 = all).")] = 1.0,
-    review_n: Annotated[int, typer.Option("--review-size", help="Manual-review sample size (TC260: ≥ 4000).")] = 4000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the review and automated samples.")] = 20231,
-    shard_mb: Annotated[int, typer.Option("--shard-mb", help="Split uncompressed line files into shards of this many MB.")] = 32,
+    auto_fraction: Annotated[float | None, typer.Option("--auto-fraction", help="Share of documents in the automated check (≥ 0.10; 1 = all; default: scan.auto_fraction).")] = None,
+    review_n: Annotated[int | None, typer.Option("--review-size", help="Manual-review sample size (TC260: ≥ 4000; default: scan.review_size).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the review and automated samples (default: scan.seed).")] = None,
+    shard_mb: Annotated[int | None, typer.Option("--shard-mb", help="Split uncompressed line files into shards of this many MB (default: scan.shard_mb).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Report language: zh or en.")] = "zh",
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config YAML (default: $HEGUI_CONFIG).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -65,9 +67,25 @@ def run(
         load_manifest,
         scan,
     )
+    from hegui.datascan.annotations import annotations_target
     from hegui.datascan.executors import ScanInterrupted
     from hegui.datascan.protocol import AUTO_MIN_FRACTION
 
+    try:
+        settings = load_settings(config)
+        man = load_manifest(manifest) if manifest else None
+    except (ConfigError, ManifestError) as e:
+        _die(str(e))
+    cfg = settings.scan  # the command line wins over the config file
+    text_field = text_field if text_field is not None else cfg.text_field
+    id_field = id_field if id_field is not None else cfg.id_field
+    text_unit = text_unit or cfg.text_unit
+    executor = executor or cfg.executor
+    workers = workers if workers is not None else cfg.workers
+    auto_fraction = auto_fraction if auto_fraction is not None else cfg.auto_fraction
+    review_n = review_n if review_n is not None else cfg.review_size
+    seed = seed if seed is not None else cfg.seed
+    shard_mb = shard_mb if shard_mb is not None else cfg.shard_mb
     if not 0 < auto_fraction <= 1:
         _die("--auto-fraction 须在 (0, 1] 之间 must be in (0, 1]")
     if auto_fraction < AUTO_MIN_FRACTION:
@@ -76,15 +94,17 @@ def run(
         _die("--text-unit 须为 line 或 file  must be 'line' or 'file'")
     if executor not in ("local", "ray"):
         _die("--executor 须为 local 或 ray  must be 'local' or 'ray'")
+    if review_n < 0 or workers < 0 or shard_mb < 1:
+        _die("--review-size, --workers 须 ≥ 0, --shard-mb ≥ 1  must be ≥ 0 / ≥ 1")
     try:
-        settings = load_settings(config)
-        man = load_manifest(manifest) if manifest else None
-    except (ConfigError, ManifestError) as e:
+        ann_path, ann_format = annotations_target(out, annotations, annotations_format, cfg.output_format)
+    except ValueError as e:
         _die(str(e))
     p = Pipeline(default_steps(settings), ReaderOptions(text_field, id_field, text_unit, fmt), seed=seed,
                  review_n=review_n, auto_fraction=auto_fraction, keep_text=filter_dir is not None)
     opts = ScanOptions(executor=executor, workers=workers or (os.cpu_count() or 1), address=address,
-                       shard_bytes=shard_mb * 1024 * 1024, filter_dir=filter_dir, lang=lang)
+                       shard_bytes=shard_mb * 1024 * 1024, filter_dir=filter_dir, lang=lang,
+                       annotations=ann_path, annotations_format=ann_format)
     try:
         if quiet:
             result = scan(paths, out, p, manifest=man, settings=settings, options=opts)

@@ -22,7 +22,7 @@ import numpy as np
 from hegui.datascan import protocol
 from hegui.datascan.executors import Checkpoints, run_local, run_ray
 from hegui.datascan.manifest import Manifest, check_manifest
-from hegui.datascan.pipeline import Pipeline
+from hegui.datascan.pipeline import Pipeline, _dumps, _loads
 from hegui.datascan.readers import Shard, expand_paths, plan_shards
 from hegui.datascan.report import write_scan_report
 
@@ -39,6 +39,8 @@ class ScanOptions:
     filter_dir: Path | None = None
     progress: Callable[[int, int], None] | None = None  # (bytes done, bytes total)
     lang: str = "zh"
+    annotations: Path | None = None  # default: out_dir/annotations.<format>
+    annotations_format: str = "jsonl"  # jsonl | parquet
 
 
 @dataclass
@@ -68,7 +70,10 @@ def assign_sources(paths: Sequence[str], manifest: Manifest | None) -> list[tupl
 def _fingerprint(p: Pipeline, shards: list[Shard], settings: Any) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([s.key() + "|" + s.source for s in shards]).encode())
-    h.update(json.dumps([type(s).__name__ for s in p.steps]).encode())
+    h.update(json.dumps([[type(s).__name__, getattr(s, "config", None)] for s in p.steps], sort_keys=True).encode())
+    # A step's own settings (scan.detectors gives GuardStep a copy with other detectors).
+    h.update(json.dumps([s.settings.model_dump_json(exclude={"secret_key"}) for s in p.steps
+                         if getattr(s, "settings", None) is not None]).encode())
     h.update(json.dumps([p.reader.text_field, p.reader.id_field, p.reader.text_unit, p.reader.format,
                          p.seed, p.review_n, p.auto_fraction, p.keep_text]).encode())
     if settings is not None:
@@ -243,20 +248,24 @@ def _merge(
     fdir = opts.filter_dir
     if fdir:
         fdir.mkdir(parents=True, exist_ok=True)
-    ann_path = out_dir / "annotations.jsonl"
-    with open(ann_path.with_suffix(".jsonl.tmp"), "wb") as ann_out, open(out_dir / "issues.jsonl", "wb") as iss_out:
+    ann_path = opts.annotations or out_dir / f"annotations.{opts.annotations_format}"
+    if opts.annotations_format not in ("jsonl", "parquet"):
+        raise ValueError(f"annotations format must be jsonl or parquet, not {opts.annotations_format!r}")
+    ann_path.parent.mkdir(parents=True, exist_ok=True)
+    ann_tmp = ann_path.with_name(ann_path.name + ".jsonl.tmp")
+    with open(ann_tmp, "wb") as ann_out, open(out_dir / "issues.jsonl", "wb") as iss_out:
         clean = open(fdir / "clean.jsonl", "wb") if fdir else None  # noqa: SIM115
         rej = open(fdir / "rejects.jsonl", "wb") if fdir else None  # noqa: SIM115
         try:
             for s, sd in zip(shards, dups, strict=True):
                 dup_ids: set[str] = set()
                 for row, line in enumerate(ckpt.read(s.index, "annotations.jsonl").splitlines()):
-                    a = json.loads(line)
+                    a = _loads(line)
                     a["dup_of"] = sd.get(row)
                     if a["dup_of"] is not None:
                         a["reasons"].append("near_duplicate")
                         dup_ids.add(a["id"])
-                    ann_out.write((json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass"))
+                    ann_out.write(_dumps(a))
                     per_source[a["source"]].add(a)
                     overall.add(a)
                 for line in ckpt.read(s.index, "issues.jsonl").splitlines():
@@ -280,7 +289,13 @@ def _merge(
                 clean.close()
             if rej:
                 rej.close()
-    ann_path.with_suffix(".jsonl.tmp").replace(ann_path)
+    if opts.annotations_format == "parquet":  # a second streaming pass over the merged lines
+        from hegui.datascan.annotations import read_annotations, write_parquet
+
+        write_parquet(read_annotations(ann_tmp), ann_path)
+        ann_tmp.unlink()
+    else:
+        ann_tmp.replace(ann_path)
     written["annotations"] = ann_path
     written["issues"] = out_dir / "issues.jsonl"
     if fdir:

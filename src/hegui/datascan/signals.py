@@ -7,8 +7,11 @@ report a corpus's language mix and to notice a source that does not match its ma
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
+
+import numpy as np
 
 _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("han", re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
@@ -27,12 +30,39 @@ _STOP = {
 }
 _SYMBOL = re.compile(r"[^\w\s\u3000-\u303f\uff00-\uffef，。！？；：、“”‘’（）《》【】…—]")
 _DIGIT = re.compile(r"\d")
+_SCRIPT_NAMES = tuple(name for name, _ in _SCRIPTS)
+_SYM_BIT, _DIGIT_BIT = 1, 2
+
+
+@functools.cache
+def _luts() -> tuple[np.ndarray, np.ndarray]:
+    """Per code point: its script (index into _SCRIPTS, len = none) and symbol/digit bits.
+
+    Built once per process by running the very regexes above over every code point, so a table
+    lookup counts exactly what ``regex.subn`` counted, in one numpy pass instead of eight.
+    """
+    every = "".join(map(chr, range(0x110000)))
+    script = np.full(0x110000, len(_SCRIPTS), dtype=np.uint8)
+    for i, (_, rx) in enumerate(_SCRIPTS):
+        hit = np.frombuffer(rx.sub("\0", every).encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 0
+        hit[0] = False  # U+0000 is no letter (the substitution marks it like a hit)
+        script[hit & (script == len(_SCRIPTS))] = i
+    cls = np.zeros(0x110000, dtype=np.uint8)
+    for bit, rx in ((_SYM_BIT, _SYMBOL), (_DIGIT_BIT, _DIGIT)):
+        cls[np.frombuffer(rx.sub("\0", every).encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 0] |= bit
+    cls[0] = _SYM_BIT  # U+0000 itself: not a word character, not space, not a digit
+    return script, cls
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def detect_lang(text: str, sample: int = 4000) -> str:
     """ISO 639-1 code (zh, ja, ko, ru, ar, en, fr, de, es), "und" when there is no letter."""
     s = text[:sample]
-    counts = {name: rx.subn("", s)[1] for name, rx in _SCRIPTS}  # subn counts without building lists
+    per_script = np.bincount(_luts()[0][_codepoints(s)], minlength=len(_SCRIPTS) + 1)
+    counts = {name: int(per_script[i]) for i, name in enumerate(_SCRIPT_NAMES)}
     total = sum(counts.values())
     if total == 0:
         return "und"
@@ -51,7 +81,10 @@ def detect_lang(text: str, sample: int = 4000) -> str:
     return best if hits[best] > 0 else "en"
 
 
-def quality(text: str) -> tuple[dict[str, float | int], list[str]]:
+def quality(
+    text: str, *, min_chars: int = 10, max_symbol_ratio: float = 0.3, max_digit_ratio: float = 0.5,
+    max_repetition: float = 0.3,
+) -> tuple[dict[str, float | int], list[str]]:
     """Length and quality signals plus flags (``too_short``, ``symbols``, ``repetitive``…).
 
     The thresholds follow the Gopher/C4 heuristics datatrove ships, adapted to Chinese (no
@@ -63,8 +96,9 @@ def quality(text: str) -> tuple[dict[str, float | int], list[str]]:
         return {"chars": n, "lines": 0}, ["empty"]
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     nonspace = len("".join(text.split())) or 1
-    symbols = _SYMBOL.subn("", text)[1]
-    digits = _DIGIT.subn("", text)[1]
+    bits = np.bincount(_luts()[1][_codepoints(text)], minlength=4)
+    symbols = int(bits[_SYM_BIT] + bits[_SYM_BIT | _DIGIT_BIT])
+    digits = int(bits[_DIGIT_BIT] + bits[_SYM_BIT | _DIGIT_BIT])
     line_counts = Counter(lines)
     dup_line_chars = sum(len(ln) * (c - 1) for ln, c in line_counts.items() if c > 1)
     rep = _repeated_ngram_ratio(stripped)
@@ -77,13 +111,13 @@ def quality(text: str) -> tuple[dict[str, float | int], list[str]]:
         "rep_ngram_ratio": round(rep, 4),
     }
     flags: list[str] = []
-    if len(stripped) < 10:
+    if len(stripped) < min_chars:
         flags.append("too_short")
-    if sig["symbol_ratio"] > 0.3:
+    if sig["symbol_ratio"] > max_symbol_ratio:
         flags.append("symbols")
-    if sig["digit_ratio"] > 0.5:
+    if sig["digit_ratio"] > max_digit_ratio:
         flags.append("digits")
-    if sig["dup_line_ratio"] > 0.3 or rep > 0.3:
+    if sig["dup_line_ratio"] > max_repetition or rep > max_repetition:
         flags.append("repetitive")
     return sig, flags
 

@@ -8,8 +8,8 @@ deterministic, so any executor, any worker count and any resume give the same by
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,7 +72,9 @@ class GuardStep:
 
     def __call__(self, records: list[Record]) -> None:
         todo = [r for r in records if not r.empty]
-        verdicts = self.guard.check_batch([r.doc.text for r in todo], role="output") if todo else []
+        # The language SignalsStep found saves Guard a second guess (it only picks the refusal's language).
+        langs = [r.ann["lang"] for r in todo] if all("lang" in r.ann for r in todo) else None
+        verdicts = self.guard.check_batch([r.doc.text for r in todo], role="output", langs=langs) if todo else []
         for r, v in zip(todo, verdicts, strict=True):
             pii = Counter(f.risk.split(".", 1)[1] for f in v.findings if f.risk.startswith("pii."))
             content = [risk for risk in v.risks if not risk.startswith("pii.")]
@@ -100,12 +102,21 @@ class SignalsStep:
 
     name = "signals"
 
-    def __init__(self, reject_flags: tuple[str, ...] = ("empty", "too_short", "symbols", "repetitive")) -> None:
-        self.reject_flags = reject_flags
+    def __init__(
+        self, reject_flags: Sequence[str] = ("empty", "too_short", "symbols", "repetitive"),
+        thresholds: dict[str, Any] | None = None,
+    ) -> None:
+        self.reject_flags = tuple(reject_flags)
+        self.thresholds = dict(thresholds or {})  # keyword arguments of `signals.quality`
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What changes the output (part of the resume fingerprint)."""
+        return {"reject_flags": list(self.reject_flags), **self.thresholds}
 
     def __call__(self, records: list[Record]) -> None:
         for r in records:
-            sig, flags = quality(r.doc.text)
+            sig, flags = quality(r.doc.text, **self.thresholds)
             r.ann["lang"] = detect_lang(r.doc.text) if not r.empty else "und"
             r.ann["quality"] = sig
             r.ann["flags"] = flags
@@ -127,26 +138,59 @@ class MinHashStep:
             raise ValueError("bands × rows must not exceed num_perm")
         self.num_perm, self.bands_n, self.rows, self.ngram, self.seed = num_perm, bands, rows, ngram, seed
 
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"num_perm": self.num_perm, "bands": self.bands_n, "rows": self.rows, "ngram": self.ngram, "seed": self.seed}
+
     def __call__(self, records: list[Record]) -> None:
+        import numpy as np
         import rensa
 
         n = self.ngram
+        todo: list[Record] = []
+        shingle_sets: list[list[str]] = []
         for r in records:
             text = "".join(r.doc.text.split())  # whitespace does not make a document different
-            if len(text) < n:
-                r.bands = []
-                continue
-            shingles = {text[i : i + n] for i in range(len(text) - n + 1)}
-            m = rensa.RMinHash(num_perm=self.num_perm, seed=self.seed)
-            m.update(list(shingles))  # MinHash does not depend on order
-            sig = m.digest()
-            keys: list[int] = []
-            for b in range(self.bands_n):
-                chunk = struct.pack(f"<I{self.rows}I", b, *(v & 0xFFFFFFFF for v in sig[b * self.rows : (b + 1) * self.rows]))
-                keys.append(int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little"))
-            r.bands = keys
+            r.bands = []
+            if len(text) >= n:
+                todo.append(r)
+                # MinHash does not depend on order or repeats: a set only saves hashing work.
+                shingle_sets.append(list({text[i : i + n] for i in range(len(text) - n + 1)}))
+        if not todo:
+            return
+        # One call into rensa for the whole batch (same digests as RMinHash.update + digest).
+        sigs = np.array(rensa.RMinHash.digests_from_token_sets(shingle_sets, num_perm=self.num_perm, seed=self.seed),
+                        dtype=np.uint64) & np.uint64(0xFFFFFFFF)
+        rows = self.rows
+        # Band b of a document hashes the little-endian bytes of (b, its `rows` digest values).
+        packed = np.empty((len(todo), self.bands_n, rows + 1), dtype="<u4")
+        packed[:, :, 0] = np.arange(self.bands_n, dtype=np.uint32)
+        packed[:, :, 1:] = sigs[:, : self.bands_n * rows].reshape(len(todo), self.bands_n, rows)
+        width = (rows + 1) * 4
+        blake = hashlib.blake2b
+        for r, buf in zip(todo, _chunks(packed.tobytes(), width * self.bands_n), strict=True):
+            r.bands = [int.from_bytes(blake(buf[i : i + width], digest_size=8).digest(), "little")
+                       for i in range(0, len(buf), width)]
+
+
+def _chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def default_steps(settings: Any | None = None) -> list[Step]:
-    """The full check list `hegui scan` runs."""
-    return [SignalsStep(), GuardStep(settings), MinHashStep()]
+    """The full check list `hegui scan` runs, set by the ``scan`` section of the settings.
+
+    ``scan.detectors`` (when not empty) replaces ``guard.detectors`` for the scan only; options,
+    policy and keys stay the gateway's, so a document is judged as an answer would be.
+    """
+    from hegui.datascan.config import ScanConfig
+
+    cfg: ScanConfig = getattr(settings, "scan", None) or ScanConfig()
+    guard_settings = settings
+    if settings is not None and cfg.detectors:
+        guard_settings = settings.model_copy(update={"guard": settings.guard.model_copy(update={"detectors": list(cfg.detectors)})})
+    return [
+        SignalsStep(cfg.reject_flags, cfg.quality.model_dump()),
+        GuardStep(guard_settings),
+        MinHashStep(**cfg.minhash.model_dump()),
+    ]
