@@ -171,11 +171,22 @@ def test_odd_texts_give_verdicts(env: dict[str, str]) -> None:
 
 @pytest.mark.timeout(120)
 def test_ten_megabyte_line_is_refused_not_crashed(env: dict[str, str]) -> None:
-    big = ("今天天气很好。" * 1_500_000).encode()  # 10.5 M characters, over guard.max_chars
+    big = ("今天天气很好。" * 500_000).encode()  # 10.5 MB, 3.5 M characters: over guard.max_chars
     p = run(env, "-", stdin=big + b"\n" + "好的".encode())
     out = lines(p)
-    assert out[0]["action"] == "block" and "too large" in out[0]["error"]
+    assert out[0]["action"] == "block" and "too large" in out[0]["error"]  # refused by Guard
     assert out[1]["action"] == "allow"
+    assert p.returncode == 2
+
+
+@pytest.mark.timeout(120)
+def test_huge_line_is_skipped_without_reading_it_whole(env: dict[str, str]) -> None:
+    e = dict(env, HEGUI_GUARD__MAX_CHARS="1000")  # lines over 13,024 bytes are not even decoded
+    data = b"x" * 5_000_000 + b"\n" + "好的".encode() + b"\n" + b"a" * 900
+    p = run(e, "-", stdin=data)
+    out = lines(p)
+    assert "too large" in out[0]["error"] and "5,000,001 bytes" in out[0]["error"] and out[0]["line"] == 1
+    assert out[1]["action"] == "allow" and out[2]["action"] == "allow"
     assert p.returncode == 2
 
 

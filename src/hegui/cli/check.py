@@ -63,7 +63,7 @@ def _run(guard: Any, text: str, role_: Any, pretty: bool) -> int:
         v = guard.check(text, role_)
         return _emit(out, v.to_dict(), pretty)
 
-    for batch in _batches(_read_stdin(sys.stdin.buffer)):
+    for batch in _batches(_read_stdin(sys.stdin.buffer, _max_line_bytes(guard.max_chars))):
         good = [(i, t, extra) for i, t, extra, err in batch if err is None]
         verdicts = guard.check_batch([t for _, t, _ in good], role_)
         results: dict[int, dict[str, Any]] = {}
@@ -86,9 +86,39 @@ def _encodable(s: str) -> bool:
     return True
 
 
-def _read_stdin(stream: IO[bytes]) -> Iterator[tuple[int, str, dict[str, Any], str | None]]:
+def _max_line_bytes(max_chars: int) -> int:
+    """The longest stdin line worth reading: a JSON-escaped astral character takes 12 bytes."""
+    return 12 * max_chars + 1024
+
+
+def _lines(stream: IO[bytes], max_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """(line, 0) per line, or (b"", size) for a line over ``max_bytes``, skipped without holding it.
+
+    Why bounded: one line of a few gigabytes (a file with no newlines piped in by mistake) would
+    otherwise be read whole, decoded and only then refused, and could exhaust memory.
+    """
+    while True:
+        raw = stream.readline(max_bytes + 1)
+        if not raw:
+            return
+        if len(raw) <= max_bytes or raw.endswith(b"\n"):
+            yield raw, 0
+            continue
+        size = len(raw)
+        while True:
+            chunk = stream.readline(1 << 20)
+            size += len(chunk)
+            if not chunk or chunk.endswith(b"\n"):
+                break
+        yield b"", size
+
+
+def _read_stdin(stream: IO[bytes], max_bytes: int = 1 << 62) -> Iterator[tuple[int, str, dict[str, Any], str | None]]:
     """(line number, text, fields to echo, error) per input line; bad lines carry an error, never stop the stream."""
-    for n, raw in enumerate(stream, start=1):
+    for n, (raw, oversize) in enumerate(_lines(stream, max_bytes), start=1):
+        if oversize:
+            yield n, "", {}, f"line {n} is too large ({oversize:,} bytes, more than guard.max_chars allows); split it"
+            continue
         line_b = raw.rstrip(b"\r\n")
         try:
             line = line_b.decode("utf-8")
