@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hegui.detect.base import Finding
 from hegui.detect.pii import PiiDetector
@@ -305,3 +307,25 @@ def test_large_text_under_the_limit_is_checked(default_guard: Guard) -> None:
     v = default_guard.check(text)
     assert v.error is None and v.action is Action.REDACT
     assert "13812345678" not in v.redacted
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+_CHARS = st.sampled_from(
+    [*"法轮功輪我叫王先生手机电话身份证路号，。！ -*.@x0123456789abcABC", "\u200b", "\ud800", "\x00", "１", "Ａ", "㍿", "\n"]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(max_size=120), st.text(_CHARS, max_size=120)))
+def test_any_text_gives_a_verdict_with_spans_in_the_original(default_guard: Guard, text: str) -> None:
+    v = default_guard.check(text)
+    assert v.error is None
+    for f in v.findings:
+        assert (f.start, f.end) == (-1, -1) or 0 <= f.start < f.end <= len(text)
+    if v.action is Action.ALLOW:
+        assert v.redacted == text
+    # Every decisive redaction span is gone from the redacted text's corresponding place.
+    spans = [f for f in v.decisive if f.has_span]
+    if v.action is Action.REDACT and spans:
+        assert v.redacted != text
