@@ -117,8 +117,10 @@ class PiiDetector:
         """All results over ``min_score`` on an already-normalised string (overlaps resolved)."""
         raw: list[RecognizerResult] = []
         for rec in self.registry:
-            raw.extend(rec.analyze(text))
-        return [r for r in resolve_overlaps(raw) if r.score >= self.min_score]
+            raw.extend(r for r in rec.analyze(text) if r.score >= self.min_score)
+        # Filtering first is equivalent (a candidate under min_score is never "better" than one
+        # over it, so it can only be dropped, never drop another) and keeps the overlap pass small.
+        return resolve_overlaps(raw)
 
     def detect(self, text: NormalizedText) -> list[Finding]:
         return [self._finding(r) for r in self.analyze(text.text)]

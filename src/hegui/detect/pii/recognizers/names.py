@@ -117,7 +117,7 @@ class PersonNameRecognizer(PatternRecognizer):
         if start is None:
             return None
         value = text[start:end]
-        surname_only = self._name.fullmatch(value) is not None and _is_surname(value)
+        surname_only = _is_surname(value)  # the window already matched the name pattern
         if surname_only:
             if start > 0 and "\u4e00" <= text[start - 1] <= "\u9fff":
                 return None
