@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -329,3 +330,29 @@ def test_any_text_gives_a_verdict_with_spans_in_the_original(default_guard: Guar
     spans = [f for f in v.decisive if f.has_span]
     if v.action is Action.REDACT and spans:
         assert v.redacted != text
+
+
+# -- the hash key --------------------------------------------------------------------------------
+
+
+def test_from_settings_creates_the_key_only_when_hashing(tmp_path: Path) -> None:
+    from hegui.config import Settings
+
+    var = tmp_path / "var"
+    g = Guard.from_settings(Settings(var_dir=var, guard={"detectors": ["pii"]}))
+    assert g.check("手机13812345678").redacted == "手机<MOBILE>"
+    assert not var.exists()  # `hegui check` leaves no key file behind in the working directory
+    hashing = Policy(rules=[Rule(risk="pii.*", input=Action.REDACT, redact=RedactOperator.HASH)])
+    g = Guard.from_settings(Settings(var_dir=var, guard={"detectors": ["pii"]}, policy="interim-2023"))
+    g.policy = hashing
+    red = g.check("手机13812345678").redacted
+    assert red.startswith("手机<MOBILE:") and (var / "secret.key").exists()
+
+
+def test_unavailable_hash_key_fails_closed(tmp_path: Path) -> None:
+    def no_key() -> bytes:
+        raise PermissionError("var/ is read-only")
+
+    hashing = Policy(rules=[Rule(risk="hg.secret", input=Action.REDACT, redact=RedactOperator.HASH)])
+    v = Guard([SECRET], hashing, hash_key=no_key).check("secret-1")
+    assert v.action is Action.BLOCK and v.error and "hash key unavailable" in v.error and v.redacted == ""

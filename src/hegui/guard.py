@@ -12,7 +12,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,7 @@ class Guard:
         detectors: Sequence[Detector] | None = None,
         policy: Policy | str | None = None,
         *,
-        hash_key: bytes = b"hegui",
+        hash_key: bytes | Callable[[], bytes] = b"hegui",
         max_chars: int = 2_000_000,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
@@ -88,10 +88,22 @@ class Guard:
         names = [d.name for d in self.detectors]
         if len(set(names)) != len(names):
             raise ValueError(f"detector names must be unique, got {names}")
-        self.hash_key = hash_key
+        # A callable is resolved on first use: `from_settings` passes `Settings.key_bytes`, which
+        # creates var/secret.key, and only the hash operator needs it — `hegui check` must not
+        # write a key file into whatever directory it runs in (or fail where it cannot write).
+        self._hash_key = hash_key
         self.max_chars = max_chars
         self.errors = 0  # detector failures seen (each one failed closed)
         self._lock = threading.Lock()
+
+    @property
+    def hash_key(self) -> bytes:
+        """The key of the ``hash`` redaction operator (resolved once, on first use)."""
+        if callable(self._hash_key):
+            with self._lock:
+                if callable(self._hash_key):
+                    self._hash_key = self._hash_key()
+        return self._hash_key  # type: ignore[return-value]
 
     @classmethod
     def from_settings(cls, settings: Any | None = None) -> Guard:
@@ -103,7 +115,7 @@ class Guard:
         detectors = [
             DetectorRegistry.create(name, **_detector_options(s, name)) for name in s.guard.detectors
         ]
-        return cls(detectors, load_policy(s.policy), hash_key=s.key_bytes(), max_chars=s.guard.max_chars)
+        return cls(detectors, load_policy(s.policy), hash_key=s.key_bytes, max_chars=s.guard.max_chars)
 
     # -- checking -----------------------------------------------------------------------------
 
@@ -213,7 +225,15 @@ class Guard:
             if act.severity > action.severity:
                 action = act
         # A blocked text is redacted too: the audit log keeps the redacted form, never the raw one.
-        redacted = redact(norm.original, redact_spans, self.hash_key) if redact_spans else norm.original
+        if not redact_spans:
+            redacted = norm.original
+        else:
+            uses_key = any(op is RedactOperator.HASH for *_, op in redact_spans)
+            try:
+                key = self.hash_key if uses_key else b""
+            except Exception as e:  # no key, no keyed hash: fail closed rather than leak the value
+                return self._failed(norm.original, role, lang, f"hash key unavailable: {type(e).__name__}: {e}", t0)
+            redacted = redact(norm.original, redact_spans, key)
         refusal = self.policy.refusal_message(role, lang) if action is Action.BLOCK else None
         mapped.sort(key=lambda f: (f.start, -f.score))
         return Verdict(
