@@ -127,12 +127,16 @@ def _repeated_ngram_ratio(text: str, n: int = 10, cap: int = 20_000) -> float:
     s = text[:cap]
     if len(s) < 2 * n:
         return 0.0
+    step = n // 2
+    grams = [s[i : i + n] for i in range(0, len(s) - n + 1, step)]
+    if len(set(grams)) == len(grams):
+        return 0.0  # the usual case: no 10-gram comes back, nothing to mark
     seen: set[str] = set()
     covered = bytearray(len(s))
-    for i in range(0, len(s) - n + 1, n // 2):
-        g = s[i : i + n]
+    for k, g in enumerate(grams):
         if g in seen:
+            i = k * step
             covered[i : i + n] = b"\x01" * n
         else:
             seen.add(g)
-    return sum(covered) / len(s)
+    return covered.count(1) / len(s)

@@ -158,9 +158,14 @@ class MinHashStep:
                 shingle_sets.append(list({text[i : i + n] for i in range(len(text) - n + 1)}))
         if not todo:
             return
-        # One call into rensa for the whole batch (same digests as RMinHash.update + digest).
-        sigs = np.array(rensa.RMinHash.digests_from_token_sets(shingle_sets, num_perm=self.num_perm, seed=self.seed),
-                        dtype=np.uint64) & np.uint64(0xFFFFFFFF)
+        # One RMinHash per document. Not rensa's bulk `digests_from_token_sets`: it runs on a
+        # thread pool that deadlocks in a worker forked after the parent used it.
+        digests = []
+        for shingles in shingle_sets:
+            m = rensa.RMinHash(num_perm=self.num_perm, seed=self.seed)
+            m.update(shingles)
+            digests.append(m.digest())
+        sigs = np.array(digests, dtype=np.uint64) & np.uint64(0xFFFFFFFF)
         rows = self.rows
         # Band b of a document hashes the little-endian bytes of (b, its `rows` digest values).
         packed = np.empty((len(todo), self.bands_n, rows + 1), dtype="<u4")
