@@ -326,3 +326,23 @@ def test_windowed_folded_scan_equals_full_scan(leet_det: KeywordDetector, t: str
     got = {(f.start, f.end, f.risk) for f in leet_det.detect(n)}
     want = {(s, e, leet_det.compiled.entry(eid)[0]) for eid, s, e in naive}
     assert got == want
+
+
+def test_concurrent_threads_get_the_same_findings(shipped: KeywordDetector) -> None:
+    """Hyperscan scratch space is per thread; results must not depend on interleaving."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = PARITY_TEXTS * 20
+    want = [[f.to_dict() for f in shipped.detect(normalize(t))] for t in texts]
+    with ThreadPoolExecutor(max_workers=6) as ex:
+        got = list(ex.map(lambda t: [f.to_dict() for f in shipped.detect(normalize(t))], texts))
+    assert got == want
+
+
+def test_guard_bad_input_with_keywords(shipped: KeywordDetector) -> None:
+    g = Guard([shipped], "interim-2023")
+    for t in ["", "\ud83d", "\x00" * 10, "法轮大法" + "好" * 2_000_000]:
+        v = g.check(t)
+        assert v.action.value in ("allow", "block")
+    big = "今天天气很好。" * 1_500_000  # ~10.5 M characters
+    assert Guard([shipped], "interim-2023", max_chars=20_000_000).check(big).action.value == "allow"
