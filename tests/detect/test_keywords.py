@@ -346,3 +346,10 @@ def test_guard_bad_input_with_keywords(shipped: KeywordDetector) -> None:
         assert v.action.value in ("allow", "block")
     big = "今天天气很好。" * 1_500_000  # ~10.5 M characters
     assert Guard([shipped], "interim-2023", max_chars=20_000_000).check(big).action.value == "allow"
+
+
+def test_empty_lexicon_matches_nothing(tmp_path: Path) -> None:
+    p = tmp_path / "empty.txt"
+    p.write_text("# hegui-lexicon 1\n# nothing yet\n", encoding="utf-8")
+    det = KeywordDetector(extra=[p], use_default_library=False, cache_dir=tmp_path / "c")
+    assert det.size == 0 and det.detect(normalize("法轮大法")) == []

@@ -286,7 +286,8 @@ def make_matcher(compiled: Compiled, backend: str = "auto") -> Matcher:
     """A matcher over ``compiled.patterns``; uses (and fills) ``compiled.hsdb`` for hyperscan."""
     if backend not in ("auto", "hyperscan", "ahocorasick"):
         raise ValueError(f"keyword matcher backend must be auto, hyperscan or ahocorasick, got {backend!r}")
-    if backend == "ahocorasick" or (backend == "auto" and not hyperscan_available()):
+    if backend == "ahocorasick" or (backend == "auto" and not hyperscan_available()) or not compiled.blen:
+        # An empty library (only comments, or only allow-lists) needs no database: nothing matches.
         return AhoCorasickMatcher(compiled.patterns)
     if compiled.hsdb is not None:
         try:

@@ -141,7 +141,7 @@ class KeywordDetector:
         self.compiled, self.compiled_now = self._load()
         had_db = self.compiled.hsdb is not None
         self.matcher = make_matcher(self.compiled, backend)
-        if self.matcher.backend == "hyperscan" and not had_db:  # cached by the fallback: add the database
+        if self.matcher.backend == "hyperscan" and not had_db:  # cached without one: add the database
             self.compiled_now = True
             write_cache(self.cache_path, self.compiled)
         self._max_len = max(self.compiled.clen, default=1)
@@ -186,7 +186,7 @@ class KeywordDetector:
         if self.backend_option == "ahocorasick" or not _hs():
             write_cache(self.cache_path, compiled)
         else:  # compile the hyperscan database now, still under the lock, and cache it with the rest
-            make_matcher(compiled, "hyperscan")
+            make_matcher(compiled, "hyperscan" if self.backend_option != "auto" else "auto")
             write_cache(self.cache_path, compiled)
         return compiled
 
