@@ -4,9 +4,9 @@
    transaction, on SQLite and PostgreSQL (300 requests after 20 warm-up).
 1. Gateway: one `hegui serve` per store (SQLite, PostgreSQL in a fresh schema) in front of the
    scripted upstream, policy ``interim-2023`` (unverified users allowed). The same prompt is sent
-   with an admin key (exempt from the duties: no sanction, identity or usage step) and with a user
-   key (sanction read, identity read, usage update, clean-input update per request), non-streaming,
-   at 1 and 16 concurrent clients. The difference is the cost of the duties.
+   with an admin key (exempt from the duties: no sanction, identity or usage step) and with user
+   keys, one user per client (read session and usage transaction per request), non-streaming, at 1
+   and 16 concurrent clients. The difference is the cost of the duties.
 2. Blocklist detector: check time of a 500-character answer against 1,000 and 10,000 entries
    (synthetic 40–120-character texts), and the time to load them from rows.
 
@@ -68,43 +68,44 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-async def level(base: str, key: str, conc: int, n: int) -> dict[str, Any]:
-    """``n`` non-streaming chat requests from ``conc`` clients: latency percentiles and rate."""
+async def level(base: str, keys: list[str], conc: int, n: int) -> dict[str, Any]:
+    """``n`` non-streaming chat requests from ``conc`` clients, client i sending with ``keys[i % len]``:
+    latency percentiles and rate."""
     lat: list[float] = []
     errors = 0
     body = {"model": "scripted", "messages": [{"role": "user", "content": PROMPT}]}
     limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(timeout=60, limits=limits, headers={"Authorization": f"Bearer {key}"}) as client:
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
-        async def one() -> None:
+        async def one(key: str) -> None:
             nonlocal errors
             t0 = time.perf_counter()
-            r = await client.post(f"{base}/v1/chat/completions", json=body)
+            r = await client.post(f"{base}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"})
             if r.status_code != 200:
                 errors += 1
                 return
             lat.append(time.perf_counter() - t0)
 
-        for _ in range(5):
-            await one()
+        for k in keys:
+            await one(k)
         lat.clear()
         todo = n
         t0 = time.perf_counter()
 
-        async def worker() -> None:
+        async def worker(key: str) -> None:
             nonlocal todo
             while todo > 0:
                 todo -= 1
-                await one()
+                await one(key)
 
-        await asyncio.gather(*(worker() for _ in range(conc)))
+        await asyncio.gather(*(worker(keys[i % len(keys)]) for i in range(conc)))
         wall = time.perf_counter() - t0
     return {"n": len(lat), "errors": errors, "p50_ms": round(pct(lat, 0.5) * 1000, 2),
             "p99_ms": round(pct(lat, 0.99) * 1000, 2), "rps": round(len(lat) / wall, 1)}
 
 
-def user_key(base: str) -> str:
-    r = httpx.post(f"{base}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"}, json={"user": "bench-user"})
+def user_key(base: str, name: str) -> str:
+    r = httpx.post(f"{base}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"}, json={"user": name})
     r.raise_for_status()
     return str(r.json()["key"])
 
@@ -123,16 +124,18 @@ def run_gateway(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             var = tmp / f"var-{store}"
             var.mkdir(parents=True)
             env = {**os.environ, "HEGUI_ADMIN_KEY": KEY, "HEGUI_VAR_DIR": str(var), "HEGUI_GATEWAY__RATE_LIMIT_RPM": "0",
-                   "HEGUI_AUDIT__PURGE_INTERVAL_S": "0", "HEGUI_POLICY": "interim-2023"}
+                   "HEGUI_AUDIT__PURGE_INTERVAL_S": "0", "HEGUI_POLICY": "interim-2023",
+                   **dict(kv.split("=", 1) for kv in args.env)}
             if store == "postgres":
                 env.update(HEGUI_STORE__URL=args.pg_url, HEGUI_STORE__DB_SCHEMA=schema)
             procs.append(start([HEGUI, "serve", "--port", str(port), "--upstream", up_url], env,
                                        var / "gateway.log", f"http://127.0.0.1:{port}/readyz"))
             base = f"http://127.0.0.1:{port}"
-            keys = {"admin key (no duties)": KEY, "user key (duties)": user_key(base)}
+            users = [user_key(base, f"bench-user-{i}") for i in range(16)]
             for c in (1, 16):
-                for label, key in keys.items():
-                    r = asyncio.run(level(base, key, c, max(args.requests, 3 * c)))
+                keys = {"admin key (no duties)": [KEY], "user keys (duties)": users[:c]}
+                for label, ks in keys.items():
+                    r = asyncio.run(level(base, ks, c, max(args.requests, 3 * c)))
                     out[f"{store} {label} c={c}"] = r
                     print(f"{store:<9} {label:<22} c={c:<3} p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
                           f"{r['rps']:>6.1f} req/s  errors {r['errors']}", flush=True)
@@ -238,6 +241,7 @@ def main() -> None:
     ap.add_argument("--stores", default="sqlite,postgres")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--skip-gateway", action="store_true")
+    ap.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment for the gateways")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     results: dict[str, Any] = {"store": run_store(args), "blocklist": run_blocklist()}
