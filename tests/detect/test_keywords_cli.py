@@ -61,3 +61,16 @@ def test_stats_dedupe_and_floors() -> None:
     assert s["per_risk"]["A.1.a"] == {**s["per_risk"]["A.1.a"], "total": 200, "strong": 200, "weak": 0, "ok": True}
     assert s["age_days"] == 7 and {f["name"]: f["ok"] for f in s["floors"]}["update_age_days"] is True
     assert not s["ok"] and "A.1.b" in render_text(s) and "关键词库" in render_text(s, "zh")
+
+
+def test_match_shows_terms_and_spans(tmp_path: Path) -> None:
+    lex = tmp_path / "mine.txt"
+    lex.write_text("# hegui-lexicon 1\n独角兽饼干\tA.1.h\n", encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"keywords:\n  use_default_library: false\n  extra: ['{lex}']\n  cache_dir: '{tmp_path / 'c'}'\n", encoding="utf-8")
+    r = runner.invoke(app, ["keywords", "match", "买独角 兽饼干吗", "--config", str(cfg)])
+    assert r.exit_code == 1
+    (m,) = json.loads(r.output)["matches"]
+    assert (m["start"], m["end"], m["text"], m["risk"], m["strength"]) == (1, 7, "独角 兽饼干", "A.1.h", "strong")
+    r = runner.invoke(app, ["keywords", "match", "-", "--config", str(cfg)], input="番茄炒蛋\n今天\n")
+    assert r.exit_code == 0 and r.output.count('{"matches": []}') == 2
