@@ -216,6 +216,13 @@ def test_too_large_text_fails_closed() -> None:
     assert vs[1].error and "too large" in vs[1].error
 
 
+def test_lone_surrogates_do_not_reach_the_redacted_text() -> None:
+    v = Guard([SECRET], policy()).check("a\ud800 secret-1 \udfffb")
+    assert v.redacted == "a\ufffd <SECRET> \ufffdb"  # same length per character: offsets still line up
+    assert v.findings[0].start == 3
+    assert Guard([SECRET], policy()).check("\ud83d").redacted == "\ufffd"
+
+
 def test_bytes_are_a_programming_error() -> None:
     with pytest.raises(TypeError, match="decode bytes first"):
         Guard([SECRET], policy()).check(b"abc")  # type: ignore[arg-type]
@@ -324,8 +331,9 @@ def test_any_text_gives_a_verdict_with_spans_in_the_original(default_guard: Guar
     assert v.error is None
     for f in v.findings:
         assert (f.start, f.end) == (-1, -1) or 0 <= f.start < f.end <= len(text)
+    v.redacted.encode("utf-8")  # always valid: lone surrogates become U+FFFD
     if v.action is Action.ALLOW:
-        assert v.redacted == text
+        assert v.redacted == re.sub("[\ud800-\udfff]", "\ufffd", text)
     # Every decisive redaction span is gone from the redacted text's corresponding place.
     spans = [f for f in v.decisive if f.has_span]
     if v.action is Action.REDACT and spans:

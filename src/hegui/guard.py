@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +26,12 @@ log = logging.getLogger("hegui.guard")
 
 @dataclass(slots=True)
 class Verdict:
-    """The outcome of one check. ``findings`` carry spans in the *original* text."""
+    """The outcome of one check. ``findings`` carry spans in the *original* text.
+
+    ``redacted`` is the original with the redacted spans rewritten and lone surrogates replaced by
+    U+FFFD (one for one, so offsets outside rewritten spans still line up): it is always valid
+    Unicode, safe to forward, store and print.
+    """
 
     action: Action
     findings: list[Finding]
@@ -234,6 +240,10 @@ class Guard:
             except Exception as e:  # no key, no keyed hash: fail closed rather than leak the value
                 return self._failed(norm.original, role, lang, f"hash key unavailable: {type(e).__name__}: {e}", t0)
             redacted = redact(norm.original, redact_spans, key)
+        if _SURROGATE.search(redacted) is not None:
+            # Lone surrogates (from JSON "\ud800" escapes) cannot be encoded as UTF-8: the text
+            # that goes upstream, into the audit store and back to the client is always valid.
+            redacted = _SURROGATE.sub("\ufffd", redacted)
         refusal = self.policy.refusal_message(role, lang) if action is Action.BLOCK else None
         mapped.sort(key=lambda f: (f.start, -f.score))
         return Verdict(
@@ -258,6 +268,9 @@ class Guard:
             error=error,
             latency_ms=(time.perf_counter() - t0) * 1000,
         )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def redact(

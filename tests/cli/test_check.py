@@ -148,7 +148,7 @@ def test_non_utf8_argument(env: dict[str, str]) -> None:
 @pytest.mark.timeout(120)
 def test_odd_texts_give_verdicts(env: dict[str, str]) -> None:
     rows = [
-        json.dumps({"text": "\ud800手机" + MOBILE}),  # a lone surrogate, escaped in JSON
+        json.dumps({"id": "\udc80", "text": "\ud800手机" + MOBILE}),  # lone surrogates, escaped in JSON
         json.dumps({"text": ""}),
         json.dumps({"text": "\x00\x01\x1b[31m\x7f"}),
         json.dumps({"text": 42}),  # not a string
@@ -158,9 +158,10 @@ def test_odd_texts_give_verdicts(env: dict[str, str]) -> None:
         "\r",
     ]
     p = run(env, "-", stdin="\n".join(rows).encode("utf-8"))
-    out = lines(p)  # every line is valid JSON (the surrogate comes back escaped)
+    out = lines(p)  # every line is valid JSON (the echoed id comes back escaped)
     assert len(out) == len(rows)
-    assert out[0]["action"] == "redact" and out[0]["redacted"] == "\ud800手机<MOBILE>"
+    assert out[0]["action"] == "redact" and out[0]["redacted"] == "\ufffd手机<MOBILE>"
+    assert out[0]["id"] == "\udc80"
     assert out[1]["action"] == "allow"
     assert out[2]["action"] == "allow"
     assert "text" in out[3]["error"] and "text" in out[4]["error"]
