@@ -96,3 +96,25 @@ def test_usage_counts_and_minor_time_limit(make_gateway):
         assert getattr(e, "code", "") == "daily_time_limit"
     # The next local day starts afresh.
     assert usage.record(f, cfg, "kid", minor=True, remind=True, now=t0 + timedelta(days=1)).requests_today == 1
+
+
+def test_count_scope_limited(make_gateway):
+    """count_scope "limited": adults under interim-2023 are not counted (the disclosure still shows
+    once); minors are."""
+    import datetime as dt
+
+    from hegui.detect.pii.validators import make_resident_id
+
+    g = make_gateway(usage={"count_scope": "limited", "minor_quiet_start": "00:00", "minor_quiet_end": "00:00"})
+    adult, kid = g.user("adult"), g.user("kid")
+    first = g.chat(adult, "你好").json()
+    assert first["hegui"]["notices"][0]["kind"] == "disclosure"
+    for _ in range(3):
+        assert "notices" not in g.chat(adult, "你好").json()["hegui"]
+    assert g.client.get("/v1/hegui/me", headers=adult).json()["usage"]["requests"] == 1  # the disclosure's count only
+    today = dt.date.today()
+    minor_id = make_resident_id("310104", today.replace(year=today.year - 10, day=1), 7)
+    assert g.client.post("/v1/hegui/identity", headers=kid, json={"name": "小明", "id_number": minor_id}).status_code == 201
+    for _ in range(3):
+        g.chat(kid, "你好")
+    assert g.client.get("/v1/hegui/me", headers=kid).json()["usage"]["requests"] == 3

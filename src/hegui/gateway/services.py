@@ -29,6 +29,7 @@ from hegui.notices import texts
 from hegui.policy import Action, Duties
 from hegui.store.models import RateWindow
 from hegui.usage import service as usage
+from hegui.usage.models import UsageSession
 
 GENERATION_ROUTES = frozenset({"/v1/chat/completions", "/v1/completions"})
 
@@ -76,6 +77,8 @@ def snapshot(state: GatewayState, account: str, key_id: int | None) -> dict[str,
             "standing": enforcement.standing_json(s.get(Standing, account)),
             "identity": identity.view_of(s.get(Identity, account), state.settings.identity, dt.date.today()),
             "minute": minute, "minute_requests": 0,
+            "notice_shown": s.execute(select(UsageSession.notice_shown_at).where(UsageSession.account == account))
+                            .scalar() is not None,
         }
         if key_id is not None and state.settings.enforcement.flood_rpm:
             n = s.execute(select(RateWindow.count).where(RateWindow.key_id == key_id, RateWindow.window == minute)).scalar()
@@ -88,7 +91,7 @@ async def sanction_check(state: GatewayState, ctx: RequestContext) -> None:
         return
     snap = await _store(snapshot, state, ctx.user_pseudo, ctx.key.id if ctx.key else None)
     ctx.extra.update(standing=snap["standing"], identity=snap["identity"], minute=snap["minute"],
-                     minute_requests=snap["minute_requests"])
+                     minute_requests=snap["minute_requests"], notice_shown=snap["notice_shown"])
     if not state.settings.enforcement.enabled:
         return
     err = enforcement.refusal_for(snap["standing"])
@@ -116,10 +119,14 @@ async def usage_check(state: GatewayState, ctx: RequestContext) -> None:
     if view is None:
         view = await _store(identity.view, state.factory, s.identity, ctx.user_pseudo)
     cap = s.identity.unverified_daily_requests if (not view.verified and svc.duties.unverified_users == "limit") else None
-    if s.usage.enabled:
+    remind = svc.duties.anti_addiction_scope == "all" or view.minor
+    # With count_scope "limited", a user no limit or reminder applies to is not counted (one write
+    # transaction less per request), except once for the disclosure.
+    needed = (s.usage.count_scope == "all" or view.minor or remind or cap is not None
+              or (s.notices.once_in_chat and not ctx.extra.get("notice_shown", False)))
+    if s.usage.enabled and needed:
         res = await _store(usage.record, state.factory, s.usage, ctx.user_pseudo, minor=view.minor,
-                           remind=svc.duties.anti_addiction_scope == "all" or view.minor, daily_request_cap=cap,
-                           want_notice=s.notices.once_in_chat)
+                           remind=remind, daily_request_cap=cap, want_notice=s.notices.once_in_chat)
         notes: list[dict[str, str]] = ctx.extra.setdefault("notices", [])
         if res.first_notice:
             notes.append({"kind": "disclosure", "zh": texts.chat_disclosure(s, "zh"), "en": texts.chat_disclosure(s, "en")})

@@ -13,6 +13,10 @@ class UsageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    # Whose use is counted: "all" users, or only those a limit or reminder applies to ("limited":
+    # minors, unverified users under a "limit" policy, everyone when reminders are for all) — one
+    # write transaction less per request for the others.
+    count_scope: str = Field(default="all", pattern=r"^(all|limited)$")
     # Wall clock for days and quiet hours.
     timezone: str = "Asia/Shanghai"
     # Minors: requests and minutes of use per day (0: no limit), and hours with no service.
