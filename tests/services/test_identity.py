@@ -192,3 +192,32 @@ def test_http_verifier_signed_match_mismatch_timeout(make_gateway):
         assert ident["verified"] and ident["method"] == "id:http" and ident["minor"] is False
         assert v.calls == 3 and v.bad_signatures == 0
         assert ADULT_ID not in dump_store(g.state)
+
+
+def test_http_sms_sender_and_its_failure(make_gateway):
+    from .upstream import SmsGateway
+
+    with SmsGateway() as sms:
+        g = make_gateway(identity={"otp_resend_interval_s": 0,
+                                   "sms": {"sender": "http", "url": sms.url, "api_key": "sms-key", "timeout_s": 0.5}})
+        u = g.user("dave")
+        sms.slow = True
+        r = g.client.post("/v1/hegui/identity", headers=u, json={"mobile": MOBILE})
+        assert r.status_code == 504 and r.json()["error"]["code"] == "sms_unavailable"
+        ident = g.client.get("/v1/hegui/identity", headers=u).json()["identity"]
+        assert ident["registered"] and not ident["mobile_verified"]  # registered; the code can be sent again
+        sms.slow = False
+        assert g.client.post("/v1/hegui/identity/otp", headers=u, json={"mobile": MOBILE}).status_code == 200
+        msg = sms.messages[-1]
+        assert msg["to"] == MOBILE and sms.auth[-1] == "Bearer sms-key"
+        code = re.search(r"\d{6}", msg["text"]).group(0)
+        r = g.client.post("/v1/hegui/identity/otp/verify", headers=u, json={"code": code})
+        assert r.status_code == 200 and r.json()["identity"]["verified"]
+        # Only the code's keyed hash is stored, and never the clear mobile number.
+        from sqlalchemy import select
+
+        from hegui.identity.models import OtpCode
+
+        with g.state.factory() as s:
+            assert all(len(h) == 64 and h != code for h in s.execute(select(OtpCode.code_hash)).scalars())
+        assert MOBILE not in dump_store(g.state)

@@ -62,6 +62,35 @@ class Verifier:
     __exit__ = lambda self, *_: _stop(self)  # noqa: E731
 
 
+class SmsGateway:
+    """An SMS gateway stand-in: keeps each message; sleeps past the timeout while ``slow``."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.auth: list[str] = []
+        self.slow = False
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/sms"
+        app = Starlette(routes=[Route("/sms", self._sms, methods=["POST"])])
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
+                                                    access_log=False, lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    async def _sms(self, request: Request) -> JSONResponse:
+        import asyncio
+
+        if self.slow:
+            await asyncio.sleep(2)
+        self.messages.append(await request.json())
+        self.auth.append(request.headers.get("authorization", ""))
+        return JSONResponse({"ok": True})
+
+    __enter__ = lambda self: _start(self)  # noqa: E731
+    __exit__ = lambda self, *_: _stop(self)  # noqa: E731
+
+
 def _start(obj: Any) -> Any:
     obj.thread.start()
     deadline = time.monotonic() + 10
