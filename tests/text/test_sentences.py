@@ -72,3 +72,10 @@ def test_streaming_loses_nothing(text: str, cuts: list[int]) -> None:
         pos += c
     chunks.append(text[pos:])
     assert "".join(iter_sentences(iter(chunks))) == text
+
+
+@pytest.mark.timeout(20)
+def test_streaming_a_long_unpunctuated_text_is_linear() -> None:
+    chunks = ["字" * 7] * 60_000  # 420,000 characters, no boundary until the end
+    out = list(iter_sentences(iter([*chunks, "。结束"])))
+    assert out == ["字" * 420_000 + "。", "结束"]
