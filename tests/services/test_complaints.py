@@ -197,3 +197,21 @@ def test_admin_blocklist_add_remove(make_gateway, upstream):
     assert r.status_code == 200
     assert g.client.request("DELETE", f"/admin/v1/blocklist/{entry}", headers=g.admin, json={"reason": "again"}).status_code == 404
     assert g.chat(u, "讲个段子").json()["choices"][0]["finish_reason"] == "stop"
+
+
+def test_user_complains_by_request_id(make_gateway, upstream):
+    upstream.answers["讲讲那位明星"] = "那位明星李某某私下吸毒成瘾，已经被警方秘密调查了好几次。"
+    g = make_gateway()
+    u = g.user("fan")
+    r = g.chat(u, "讲讲那位明星")
+    rid = r.headers["x-request-id"]
+    # Another user cannot pull someone else's request into their complaint.
+    other = g.client.post("/v1/hegui/complaints", headers=g.user("nosy"),
+                          json={"type": "reputation", "description": "x", "request_id": rid})
+    assert other.status_code == 400 and other.json()["error"]["code"] == "content_required"
+    ref = g.client.post("/v1/hegui/complaints", headers=u, json={"type": "reputation", "description": "造谣",
+                                                                 "request_id": rid}).json()["ref"]
+    c = g.client.get(f"/admin/v1/complaints/{ref}", headers=g.admin).json()
+    assert c["prompt"] == "讲讲那位明星" and "吸毒" in c["content"]
+    g.client.post(f"/admin/v1/complaints/{ref}/decision", headers=g.admin, json={"decision": "uphold", "reason": "谣言"})
+    assert g.chat(u, "讲讲那位明星").json()["choices"][0]["finish_reason"] == "content_filter"

@@ -79,6 +79,8 @@ def submit(factory: sessionmaker[Session], key: bytes, cfg: ComplaintsConfig, bo
     contact = _text(body, "contact", 256)
     prompt, content = _text(body, "prompt", lim), _text(body, "content", lim)
     request_id = _text(body, "request_id", 64)
+    if request_id and account and not content:
+        prompt, content = _from_audit(factory, request_id, account, prompt)
     if ctype in CONTENT_TYPES and ctype != "pi_shielding" and not content:
         raise GatewayError(400, "content_required", "内容类投诉须提供被投诉的生成内容（content）",
                            "a content complaint needs the generated content complained about ('content')")
@@ -105,6 +107,18 @@ def submit(factory: sessionmaker[Session], key: bytes, cfg: ComplaintsConfig, bo
         raise GatewayError(503, "try_again", "请重试", "please try again")
     return {"ref": ref, "token": token, "type": ctype, "state": "received", "due_at": _iso(due),
             "time_limit_days": cfg.time_limits_days.get(ctype, 7.0)}
+
+
+def _from_audit(factory: sessionmaker[Session], request_id: str, account: str, prompt: str) -> tuple[str, str]:
+    """A user complaining about one of their own requests (the ``X-Request-Id`` of the answer) need
+    not paste it: the prompt and answer come from the audit log (PII-redacted, as stored there)."""
+    from hegui.store.models import AuditRecord
+
+    with factory() as s:
+        rows = s.execute(select(AuditRecord.kind, AuditRecord.content).where(
+            AuditRecord.request_id == request_id, AuditRecord.user_pseudo == account)).all()
+    got = {k: c for k, c in rows if c}
+    return prompt or got.get("input", ""), got.get("output", "")
 
 
 def public_status(factory: sessionmaker[Session], key: bytes, ref: str, token: str) -> dict[str, Any]:
