@@ -154,8 +154,8 @@ class MinHashStep:
             r.bands = []
             if len(text) >= n:
                 todo.append(r)
-                # MinHash does not depend on order or repeats: a set only saves hashing work.
-                shingle_sets.append(list({text[i : i + n] for i in range(len(text) - n + 1)}))
+                # A minimum ignores order and repeats: no set needed (rensa hashes faster than a set dedups).
+                shingle_sets.append([text[i : i + n] for i in range(len(text) - n + 1)])
         if not todo:
             return
         # One RMinHash per document. Not rensa's bulk `digests_from_token_sets`: it runs on a
