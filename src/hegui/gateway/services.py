@@ -153,13 +153,15 @@ async def _flood(state: GatewayState, ctx: RequestContext) -> None:
 async def on_input(state: GatewayState, ctx: RequestContext, inp: Any) -> None:
     """After input moderation: a blocked input is a strike; abuse-pattern risks are counted."""
     cfg = state.settings.enforcement
-    if not applies(ctx) or not cfg.enabled:
+    if not applies(ctx):
+        return
+    if inp.action is Action.BLOCK and any(n["kind"] == "disclosure" for n in ctx.extra.get("notices", ())):
+        await _store(usage.disclosure_not_shown, state.factory, ctx.user_pseudo)  # a refusal carries no notices
+    if not cfg.enabled:
         return
     risks = [r for r in inp.risks if not r.startswith("pii.")] or list(inp.risks)
     abuse = sorted({cfg.abuse_risks[r] for r in risks if r in cfg.abuse_risks})
     th = services_of(state).thresholds
-    if inp.action is Action.BLOCK and any(n["kind"] == "disclosure" for n in ctx.extra.get("notices", ())):
-        await _store(usage.disclosure_not_shown, state.factory, ctx.user_pseudo)  # a refusal carries no notices
     if inp.action is Action.BLOCK:
         await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse)
     else:
