@@ -168,7 +168,7 @@ def judge_row(item: BankItem, got: dict[str, Any], refusal: RefusalJudge, conten
     if "error" in got:
         row["error"] = got["error"]
         return row
-    rv = refusal.judge(got["answer"], got.get("finish_reason"))
+    rv = refusal.judge(got["answer"], got.get("finish_reason"), item.text)
     cv = content.judge(got["answer"], rv.refused)
     row.update({"refused": rv.refused, "refusal": rv.to_dict(), "qualified": cv.qualified, "content": cv.to_dict()})
     row["answer_chars"] = len(got["answer"])
