@@ -135,6 +135,20 @@ def test_duplicate_registration(make_gateway):
     r = g.client.post("/v1/hegui/identity", headers=b, json={"mobile": "+86 139-1234-5678"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "duplicate_mobile"
     assert g.client.get("/v1/hegui/identity", headers=b).json()["identity"]["registered"] is False
+    # A claimed number never proven (its code expired) is released to whoever proves it.
+    from hegui.identity.models import OtpCode
+
+    with g.state.factory() as s, s.begin():
+        s.execute(update(OtpCode).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    r = g.client.post("/v1/hegui/identity", headers=b, json={"mobile": "+86 139-1234-5678"})
+    assert r.status_code == 201, r.text
+    a_view = g.client.get("/v1/hegui/identity", headers=a).json()["identity"]
+    assert a_view["id_verified"] and a_view["mobile_last4"] is None and a_view["verified"]
+    r = g.client.post("/v1/hegui/identity/otp/verify", headers=b, json={"code": _code(g, MOBILE)})
+    assert r.status_code == 200 and r.json()["identity"]["verified"]
+    c = g.user("c")
+    r = g.client.post("/v1/hegui/identity", headers=c, json={"mobile": MOBILE})
+    assert r.status_code == 409  # now proven: no longer released
 
 
 def test_otp_replay_expiry_attempts(make_gateway):

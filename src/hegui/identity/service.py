@@ -135,8 +135,11 @@ def register(
             raise _err(409, "already_registered", "该账号已登记实名信息", "this account is already registered")
         if row.id_hash and s.execute(select(Identity.account).where(Identity.id_hash == row.id_hash)).first():
             raise _err(409, "duplicate_id_number", "该身份证号已被其他账号登记", "this ID number is registered to another account")
-        if row.mobile_hash and s.execute(select(Identity.account).where(Identity.mobile_hash == row.mobile_hash)).first():
-            raise _err(409, "duplicate_mobile", "该手机号已被其他账号登记", "this mobile number is registered to another account")
+        if row.mobile_hash:
+            holder = s.execute(select(Identity).where(Identity.mobile_hash == row.mobile_hash)).scalar_one_or_none()
+            if holder is not None and not _release_unproven(s, holder, now, cfg):
+                raise _err(409, "duplicate_mobile", "该手机号已被其他账号登记", "this mobile number is registered to another account")
+        s.commit()
     if id_number is not None:
         try:
             ok = verifier.verify(_clean_name(name or ""), clear_id)
@@ -162,6 +165,23 @@ def register(
         send_code(factory, key, cfg, sender, account, clear_mobile, now=now, check_interval=False)
         sent = True
     return view_of(row, cfg, today), sent
+
+
+def _release_unproven(s: Session, holder: Identity, now: datetime, cfg: IdentityConfig) -> bool:
+    """A mobile number claimed but never proven (no code verified, the last one expired) is released,
+    so nobody can block the real owner by typing their number."""
+    if holder.mobile_verified:
+        return False
+    last = s.execute(select(OtpCode.expires_at).where(OtpCode.account == holder.account)
+                     .order_by(OtpCode.id.desc()).limit(1)).scalar()
+    if last is not None and _aware(last) > now:
+        return False
+    if holder.id_hash is None:
+        s.delete(holder)
+    else:
+        holder.mobile_hash = holder.mobile_last4 = None
+    s.execute(update(OtpCode).where(OtpCode.account == holder.account, OtpCode.used_at.is_(None)).values(used_at=now))
+    return True
 
 
 def send_code(
