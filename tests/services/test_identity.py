@@ -235,3 +235,9 @@ def test_http_sms_sender_and_its_failure(make_gateway):
         with g.state.factory() as s:
             assert all(len(h) == 64 and h != code for h in s.execute(select(OtpCode.code_hash)).scalars())
         assert MOBILE not in dump_store(g.state)
+
+
+def test_require_real_name_overrides_allow(make_gateway):
+    g = make_gateway(duties={"require_real_name": "true", "unverified_users": "allow"})
+    r = g.chat(g.user("anon"), "你好")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "real_name_required"

@@ -43,6 +43,15 @@ class Services:
     blocklist: BlocklistDetector | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def unverified(self) -> str:
+        """What happens to unverified users: the policy's ``unverified_users``, except that a policy
+        requiring real names never lets them in unlimited ("allow" is read as "refuse")."""
+        u = self.duties.unverified_users
+        if u not in ("refuse", "limit", "allow"):
+            return "refuse"  # an unknown value fails closed
+        return "refuse" if u == "allow" and self.duties.require_real_name else u
+
 
 def services_of(state: GatewayState) -> Services:
     return state.services  # type: ignore[no-any-return]
@@ -105,7 +114,7 @@ async def identity_check(state: GatewayState, ctx: RequestContext) -> None:
     view = ctx.extra.get("identity")
     if view is None:
         view = ctx.extra["identity"] = await _store(identity.view, state.factory, state.settings.identity, ctx.user_pseudo)
-    if not view.verified and services_of(state).duties.unverified_users == "refuse":
+    if not view.verified and services_of(state).unverified == "refuse":
         raise GatewayError(403, "real_name_required",
                            "请先完成实名认证：POST /v1/hegui/identity（姓名与身份证号，或手机号）",
                            "please verify your real identity first: POST /v1/hegui/identity (name and ID number, or mobile)")
@@ -118,7 +127,7 @@ async def usage_check(state: GatewayState, ctx: RequestContext) -> None:
     view = ctx.extra.get("identity")
     if view is None:
         view = await _store(identity.view, state.factory, s.identity, ctx.user_pseudo)
-    cap = s.identity.unverified_daily_requests if (not view.verified and svc.duties.unverified_users == "limit") else None
+    cap = s.identity.unverified_daily_requests if (not view.verified and svc.unverified == "limit") else None
     remind = svc.duties.anti_addiction_scope == "all" or view.minor
     # With count_scope "limited", a user no limit or reminder applies to is not counted (one write
     # transaction less per request), except once for the disclosure.
