@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     weak = {norm(w) for w in rules["weak"]}
     strong = {norm(w) for w in rules["strong"]}
     cues = [(c["risk"], re.compile(c["re"])) for c in rules["cues"]]
+    bare = rules["bare_noun"]
+    bare_noun, bare_action = re.compile(bare["noun"]), re.compile(bare["action"])
     for r, _ in cues:
         taxonomy.get(r)
 
@@ -212,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
             reason = "short ASCII token"
         elif src.get("names_weak") and _NAME.match(n) and not any(rx.search(n) for _, rx in cues):
             reason = "bare name (politics list)"
+        elif (
+            risk in bare["risks"] and len(n) <= bare["max_len"] and bare_noun.search(n) and not bare_action.search(n)
+        ):
+            reason = "bare weapon, drug or chemical name"
         if reason:
             why_weak[reason] += 1
         entries.append(Entry(n, risk, Strength.WEAK if reason else Strength.STRONG, (), label))
