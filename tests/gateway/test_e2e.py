@@ -232,6 +232,8 @@ def test_rate_limit_and_admin(gw: GatewayServer) -> None:
     codes = [httpx.post(f"{gw.url}/moderations", json={"input": "你好"},
                         headers={"Authorization": f"Bearer {key}"}).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
+    refused = [r for r in gw.audit_rows() if r.key_id == info.id and r.detail == "rate_limited"]
+    assert len(refused) == 2 and all(r.status == 429 and r.kind == "request" for r in refused)  # refusals are audited
     adm = {"Authorization": f"Bearer {ADMIN_KEY}"}
     assert httpx.get(f"{gw.base}/admin/v1/keys", headers={"Authorization": f"Bearer {gw.user_key}"}).status_code == 403
     assert httpx.delete(f"{gw.base}/admin/v1/keys/{info.id}", headers=adm).status_code == 200

@@ -52,11 +52,23 @@ async def read_json(state: GatewayState, request: Request) -> dict[str, Any]:
     return data
 
 
+async def run_pre_checks(state: GatewayState, ctx: RequestContext) -> None:
+    """The `state.pre_checks` in order. A refusal of a known key (rate limit, sanction, identity…)
+    is audited like any request; an unknown caller's is not (a flood of bad keys must not fill
+    the log), but it is counted in metrics and logged with its request id."""
+    try:
+        for pre in state.pre_checks:
+            await pre(state, ctx)
+    except GatewayError as e:
+        if ctx.key is not None:
+            await write_audit(state, ctx, status=e.status, inp=None, out=None, detail=e.code, raise_on_failure=False)
+        raise
+
+
 async def begin(state: GatewayState, request: Request, route: str) -> tuple[RequestContext, dict[str, Any]]:
     ctx = request.state.ctx
     ctx.route = route
-    for pre in state.pre_checks:
-        await pre(state, ctx)
+    await run_pre_checks(state, ctx)
     body = await read_json(state, request)
     model = body.get("model")
     if not isinstance(model, str) or not model:
@@ -392,8 +404,7 @@ async def models(request: Request) -> Response:
     state = state_of(request)
     ctx = request.state.ctx
     ctx.route = "/v1/models"
-    for pre in state.pre_checks:
-        await pre(state, ctx)
+    await run_pre_checks(state, ctx)
     cfg = state.settings.gateway
     if not state.upstream.configured:
         from hegui.gateway.errors import no_upstream
@@ -412,8 +423,7 @@ async def moderations(request: Request) -> Response:
     state = state_of(request)
     ctx = request.state.ctx
     ctx.route = "/v1/moderations"
-    for pre in state.pre_checks:
-        await pre(state, ctx)
+    await run_pre_checks(state, ctx)
     body = await read_json(state, request)
     raw = body.get("input")
     if isinstance(raw, str):
