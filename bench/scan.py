@@ -5,6 +5,12 @@ while streaming a large file.
     .venv/bin/python bench/scan.py --mb 16                # throughput, local 1/2 workers + Ray
     .venv/bin/python bench/scan.py --mb 16 --datatrove /tmp/dtvenv/bin/python
     .venv/bin/python bench/scan.py --rss-gb 1             # peak RSS for a 1 GB file
+    .venv/bin/python bench/scan.py --mb 32 --no-ray --also-detectors keywords,pii --datatrove /tmp/dtvenv/bin/python
+
+datatrove venv (not a project dependency): `python -m venv /tmp/dtvenv && /tmp/dtvenv/bin/pip install
+datatrove==0.10.1 pyahocorasick spacy regex tokenizers orjson "xxhash<3.6"` (xxhash 4 refuses the str
+datatrove 0.10.1 hashes). `cpu_s` counts this process and its local workers, so it stays meaningful
+on a loaded machine; it includes each worker's set-up (Guard build, ≈ 1.2 CPU s).
 
 The corpus is built from `../shared/data` texts (benign prompts, Weibo posts, COLD comments):
 documents of 3–12 texts, 8 % with planted PII, 5 % near-duplicates, 2 % spam. Nothing is written
@@ -76,7 +82,7 @@ def _cpu() -> float:
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
-def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 4) -> dict[str, float]:
+def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 4, detectors: list[str] | None = None) -> dict[str, float]:
     import shutil
 
     from hegui.config import Settings
@@ -84,7 +90,7 @@ def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 4) -> d
 
     out = WORK / f"out-{executor}-{workers}"
     shutil.rmtree(out, ignore_errors=True)
-    settings = Settings(var_dir=WORK / "var")
+    settings = Settings(var_dir=WORK / "var", scan={"detectors": detectors or []})  # [] = guard.detectors
     p = Pipeline(default_steps(settings), ReaderOptions(id_field="id"))
     if executor == "ray":
         import ray
@@ -192,6 +198,8 @@ def main() -> None:
     ap.add_argument("--datatrove-tasks", type=int, default=1)
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--rss-gb", type=float, default=0)
+    ap.add_argument("--also-detectors", help="also run local ×1 with only these detectors (e.g. keywords,pii: "
+                    "the filters closest to the datatrove pipeline)")
     args = ap.parse_args()
     if args.rss_gb:
         rss(args.rss_gb, 2)
@@ -200,6 +208,9 @@ def main() -> None:
     print(f"corpus {corpus} {corpus.stat().st_size / 1e6:.1f} MB; cores {os.cpu_count()}; load {os.getloadavg()[0]:.2f}")
     runs = [("hegui local ×1", lambda: run_hegui(corpus, "local", 1)),
             ("hegui local ×2", lambda: run_hegui(corpus, "local", 2))]
+    if args.also_detectors:
+        dets = args.also_detectors.split(",")
+        runs.append((f"hegui local ×1 [{args.also_detectors}]", lambda: run_hegui(corpus, "local", 1, detectors=dets)))
     if not args.no_ray:
         runs.append(("hegui ray ×2", lambda: run_hegui(corpus, "ray", 2)))
     if args.datatrove:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import heapq
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,10 +87,13 @@ def write_review(items: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
     return {"csv": csv_path, "xlsx": xlsx_path}
 
 
+_XLSX_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _xlsx_safe(v: str) -> str:
-    # Excel cells hold at most 32,767 characters and no control characters.
-    v = "".join(ch for ch in v if ch in "\t\n\r" or ord(ch) >= 32)
-    return v[:32_000]
+    # Excel cells hold at most 32,767 characters and no control characters (tab, CR, LF are fine).
+    # A regex, not a per-character generator: that took half of an 8 MB scan's time.
+    return _XLSX_CONTROL.sub("", v)[:32_000]
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
