@@ -353,3 +353,10 @@ def test_empty_lexicon_matches_nothing(tmp_path: Path) -> None:
     p.write_text("# hegui-lexicon 1\n# nothing yet\n", encoding="utf-8")
     det = KeywordDetector(extra=[p], use_default_library=False, cache_dir=tmp_path / "c")
     assert det.size == 0 and det.detect(normalize("法轮大法")) == []
+
+
+def test_bad_options_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="backend must be"):
+        KeywordDetector(extra=[_lex(tmp_path)], use_default_library=False, backend="fast")
+    with pytest.raises(ValueError, match="weak_score"):
+        KeywordDetector(extra=[_lex(tmp_path)], use_default_library=False, weak_score=2)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -122,6 +121,10 @@ class KeywordDetector:
         for k, v in (("strong_score", strong_score), ("weak_score", weak_score), ("cooccur_step", cooccur_step), ("weak_cap", weak_cap)):
             if not 0.0 <= float(v) <= 1.0:
                 raise ValueError(f"{k} 必须在 0 到 1 之间 / {k} must be between 0 and 1, got {v}")
+        if backend not in ("auto", "hyperscan", "ahocorasick"):
+            raise ValueError(f"keyword matcher backend must be auto, hyperscan or ahocorasick, got {backend!r}")
+        if backend == "hyperscan" and not _hs():
+            raise ValueError("backend 'hyperscan' was asked for but hyperscan is not installed on this platform")
         self.name = name
         self.strong_score = float(strong_score)
         self.weak_score = float(weak_score)
@@ -136,7 +139,6 @@ class KeywordDetector:
             )
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.backend_option = backend
-        self._lock = threading.Lock()
         t0 = time.perf_counter()
         self.compiled, self.compiled_now = self._load()
         had_db = self.compiled.hsdb is not None
