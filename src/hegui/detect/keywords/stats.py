@@ -99,16 +99,17 @@ def render_text(s: dict[str, Any], lang: str = "en") -> str:
     for f in s["floors"]:
         if f["name"] == "total":
             label = "总量" if zh else "total"
-            lines.append(f"{mark[f['ok']]} {label:<28} {f['actual']:>8,} ≥ {f['required']:,}")
+            lines.append(f"{mark[f['ok']]} {_cell(label)} {f['actual']:>8,} ≥ {f['required']:,}")
         elif f["name"] == "update_age_days":
             label = "更新间隔（天）" if zh else "age (days)"
             actual = "?" if f["actual"] is None else f"{f['actual']:,}"
-            lines.append(f"{mark[f['ok']]} {label:<28} {actual:>8} ≤ {f['required']:,}")
+            lines.append(f"{mark[f['ok']]} {_cell(label)} {actual:>8} ≤ {f['required']:,}")
         else:
             r = s["per_risk"][f["name"]]
             name = r["name_zh"] if zh else r["name_en"]
-            label = f"{f['name']} {name}"[:28]
-            lines.append(f"{mark[f['ok']]} {label:<28} {f['actual']:>8,} ≥ {f['required']:,}  "
+            # CJK characters are two columns wide: cut Chinese names shorter to keep the columns.
+            label = f"{f['name']} {name[:8]}" if zh else f"{f['name']} {name}"[:28]
+            lines.append(f"{mark[f['ok']]} {_cell(label)} {f['actual']:>8,} ≥ {f['required']:,}  "
                          f"(strong {r['strong']:,}, weak {r['weak']:,})")
     others = [(rid, r) for rid, r in s["per_risk"].items() if "floor" not in r and r["total"]]
     if others:
@@ -116,3 +117,9 @@ def render_text(s: dict[str, Any], lang: str = "en") -> str:
         lines += [f"     {rid:<28} {r['total']:>8,}" for rid, r in others]
     lines += ["", ("全部达标" if zh else "All floors met") if s["ok"] else ("未达标" if zh else "Floors NOT met")]
     return "\n".join(lines)
+
+
+def _cell(label: str, width: int = 28) -> str:
+    """``label`` padded to ``width`` terminal columns (CJK characters take two)."""
+    cols = len(label) + sum(1 for ch in label if ord(ch) >= 0x2E80)
+    return label + " " * max(width - cols, 1)
