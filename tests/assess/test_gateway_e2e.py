@@ -35,12 +35,9 @@ def _free_port() -> int:
 
 def test_assess_through_gateway(tmp_path: Path) -> None:
     port = _free_port()
-    from hegui.detect import DetectorRegistry
-
-    # The keyword detector joins once it is built; until then the PII detector alone.
-    detectors = [n for n in ("keywords", "pii") if n in DetectorRegistry.names()]
+    # The gateway as shipped: default detectors (keywords, PII, classifier) and the default preset.
     env = {**os.environ, "HEGUI_ADMIN_KEY": "hegui-test-admin-key-0123456789", "HEGUI_VAR_DIR": str(tmp_path / "var"),
-           "HEGUI_GUARD__DETECTORS": json.dumps(detectors), "HEGUI_AUDIT__PURGE_INTERVAL_S": "0"}
+           "HEGUI_AUDIT__PURGE_INTERVAL_S": "0"}
     with ScriptedUpstream() as up:
         gw = subprocess.Popen(
             [HEGUI, "serve", "--host", "127.0.0.1", "--port", str(port), "--upstream", up.url],

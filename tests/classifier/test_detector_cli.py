@@ -46,8 +46,17 @@ def test_batch_equals_single() -> None:
 
 def test_min_score_floor_and_head_selection() -> None:
     det = ClassifierDetector(min_score=0.0, heads=["offensive"])
-    found = det.detect(normalize("你好"))
+    found = det.detect(normalize("你好，今天天气怎么样"))
     assert [f.meta["head"] for f in found] == ["offensive"]
+
+
+def test_too_short_texts_get_no_findings() -> None:
+    """"好的", "1" and "女人" once scored 0.94 unsafe request, 0.86 injection and 1.0 discrimination."""
+    det = ClassifierDetector(min_score=0.0)
+    for short in ("好的", "1", "42", "女人", "ok", "hi there"):
+        assert det.detect(normalize(short)) == [], short
+    assert det.detect(normalize("女人都是贱货"))  # five CJK characters are enough
+    assert ClassifierDetector(min_score=0.0, min_chars=0).detect(normalize("好的"))
 
 
 def test_config_points_at_own_model(tmp_path: Path, small_model: ClassifierModel) -> None:

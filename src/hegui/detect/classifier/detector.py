@@ -3,6 +3,11 @@
 A finding is emitted for each head whose calibrated score is at least ``min_score`` (default 0.2,
 a low floor): the policy, not the detector, decides. Calibrated scores put each head's dev-chosen
 threshold at 0.5, the policy's default threshold (see ``model.py``).
+
+Texts with fewer than ``min_chars`` informative characters (a CJK character counts 1, a Latin
+letter 1/3, digits and punctuation 0) get no findings: an n-gram model has nothing to go on in "好的",
+"1" or "女人", and scored them 0.94 unsafe request, 0.86 prompt injection and 1.0 discrimination.
+Short explicit abuse is the keyword library's job.
 """
 
 from __future__ import annotations
@@ -31,6 +36,17 @@ def _load(path: str) -> ClassifierModel:
     return ClassifierModel.load(path)
 
 
+def informative_chars(text: str, enough: float = float("inf")) -> float:
+    """CJK and other non-Latin letters count 1, Latin letters 1/3; stops counting at ``enough``."""
+    n = 0.0
+    for ch in text:
+        if ch.isalpha():
+            n += 1 / 3 if ch < "\u0250" else 1.0
+            if n >= enough:
+                break
+    return n
+
+
 class ClassifierDetector:
     """Runs the linear heads; thread-safe (the model is read-only)."""
 
@@ -42,12 +58,16 @@ class ClassifierDetector:
         min_score: float = 0.2,
         heads: Sequence[str] | None = None,
         name: str = "classifier",
+        min_chars: float = 5.0,
     ) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be in [0, 1], got {min_score}")
         self.model = model if model is not None else _load(str(Path(model_path or default_model_path()).resolve()))
         self.name = name
         self.min_score = min_score
+        if min_chars < 0:
+            raise ValueError(f"min_chars must be ≥ 0, got {min_chars}")
+        self.min_chars = min_chars
         names = self.model.head_names
         if heads is not None:
             unknown = sorted(set(heads) - set(names))
@@ -68,8 +88,11 @@ class ClassifierDetector:
         s = self.scores(texts)
         heads = self.model.heads
         out: list[list[Finding]] = []
-        for row in s:
+        for t, row in zip(texts, s, strict=True):
             found = []
+            if informative_chars(t.text, self.min_chars) < self.min_chars:
+                out.append(found)
+                continue
             for j in self._cols:
                 if row[j] >= self.min_score:
                     h = heads[j]
