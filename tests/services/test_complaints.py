@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from hegui.complaints.models import Complaint
 
-from .conftest import BLOCKED, dump_store
+from .conftest import BLOCKED, dump_store, sqlite_bytes
 
 PROMPT = "说说那家公司老板的事"
 ANSWER = "那家公司的老板王大锤是个骗子，卷走了员工的工资后逃到了国外，大家千万不要相信他。"
@@ -173,6 +173,10 @@ def test_access_then_deletion_leaves_no_trace(make_gateway, upstream):
     after = dump_store(g.state)
     for s in (secret_prompt, secret_answer, "西湖", "回答里提到了我的行程", "请更正我的手机号"):
         assert s not in after, s
+    if not g.settings.store.url:  # SQLite: not in the files either (freed bytes zeroed, log emptied)
+        raw = sqlite_bytes(g.settings.var_dir)
+        for s in (secret_prompt, secret_answer, "回答里提到了我的行程"):
+            assert s.encode() not in raw, s
     # The minimal record stays: the audit chain still verifies; the other user's content is untouched.
     assert g.client.get("/admin/v1/audit/verify", headers=g.admin).json()["ok"] is True
     assert "你好" in after

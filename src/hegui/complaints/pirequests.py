@@ -16,7 +16,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hegui.audit import AuditEntry, append
@@ -56,6 +56,10 @@ def erase(factory: sessionmaker[Session], key: bytes, account: str, *, now: date
     now = now or datetime.now(UTC)
     removed: dict[str, int] = {}
     with factory() as s, s.begin():
+        sqlite_store = s.get_bind().dialect.name == "sqlite"
+        if sqlite_store:
+            # Overwrite the freed bytes with zeros, so the erased text is not left in the file.
+            s.execute(text("PRAGMA secure_delete = ON"))
         res = s.execute(update(AuditRecord).where(AuditRecord.user_pseudo == account, AuditRecord.content.is_not(None))
                         .values(content=None))
         removed["audit_content"] = int(res.rowcount or 0)
@@ -80,10 +84,19 @@ def erase(factory: sessionmaker[Session], key: bytes, account: str, *, now: date
                         prompt="", content="", request_id="", assignee="system",
                         resolution=json.dumps({k: receipt[k] for k in ("removed", "signature")}), created_at=now,
                         due_at=now + timedelta(days=15), closed_at=now))
+    if sqlite_store:
+        _truncate_wal(factory)
     append(factory, key, [AuditEntry(request_id=receipt["receipt_id"], kind="pi_request", user_pseudo=account,
                                      route="/v1/hegui/requests", model="-", action="delete", status=200, latency_ms=0.0,
                                      detail=json.dumps(removed, separators=(",", ":"))[:128])], keep_content=False)
     return receipt
+
+
+def _truncate_wal(factory: sessionmaker[Session]) -> None:
+    """SQLite: copy the write-ahead log into the database and empty it, so the frames that still hold
+    the erased text are gone from disk too (best effort: readers may keep it for a moment)."""
+    with factory() as s:
+        s.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 def sign_receipt(key: bytes, receipt: dict[str, Any]) -> str:
