@@ -19,7 +19,8 @@ app = typer.Typer(
 )
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("check", "keywords", "serve", "keys", "console", "db", "audit", "scan", "assess", "train", "annotation", "labels")
+COMMAND_MODULES: tuple[str, ...] = ("check", "keywords", "serve", "keys", "console", "db", "audit", "scan", "assess", "train", "annotation", "labels",
+                                   "complaints")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"hegui.cli.{_name}").register(app)
