@@ -23,14 +23,15 @@ SCHEMA = "hegui.keywords.stats/1"
 
 def library_stats(lexicons: Sequence[Lexicon], *, today: dt.date | None = None) -> dict[str, Any]:
     """Counts per TC260 risk, floors, and age, for the lexicons a detector would load."""
-    from hegui.text import normalize_term
+    from hegui.detect.keywords.compiled import _normalize_many
 
     today = today or dt.datetime.now(dt.UTC).date()
+    # Count what the matcher sees: normalised terms (one vectorised call for all of them).
+    norm = _normalize_many([e.term for lex in lexicons for e in lex.entries])
     seen: dict[tuple[str, str], str] = {}  # (term, tc260 risk) → strength (strong wins)
     for lex in lexicons:
         for e in lex.entries:
-            # The shipped library is stored normalised; user lists may not be.
-            term = e.term if e.source.startswith(("konsheng/", "houbb/", "swsr/", "hegui/")) else normalize_term(e.term)
+            term = norm[e.term][0].strip() if e.term in norm else e.term
             key = (term, taxonomy.get(e.risk).tc260)
             if seen.get(key) != "strong":
                 seen[key] = e.strength.value
