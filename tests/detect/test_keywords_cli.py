@@ -56,7 +56,7 @@ def test_readable_output_and_check_exit(tmp_path: Path) -> None:
 def test_stats_dedupe_and_floors() -> None:
     body = "# hegui-lexicon 1\n# date: 2026-11-20\n" + "".join(f"词{i:05d}\tA.1.a\n" for i in range(200))
     body += "词00000\tA.1.a\tweak\n"  # a duplicate: counted once, strong wins
-    body += "詞00001\tA.1.a\n詞 0 0 0 0 2\tA.1.a\n"  # the same terms once normalised (traditional, spaces)
+    body += "詞00001\tA.1.a\n词\u200b00002\tA.1.a\n"  # the same terms once normalised (traditional, zero-width)
     lex = parse_text(body, "x.txt")
     s = library_stats([lex, Lexicon("empty")], today=dt.date(2026, 11, 27))
     assert s["per_risk"]["A.1.a"] == {**s["per_risk"]["A.1.a"], "total": 200, "strong": 200, "weak": 0, "ok": True}
