@@ -219,3 +219,26 @@ def test_user_complains_by_request_id(make_gateway, upstream):
     assert c["prompt"] == "讲讲那位明星" and "吸毒" in c["content"]
     g.client.post(f"/admin/v1/complaints/{ref}/decision", headers=g.admin, json={"decision": "uphold", "reason": "谣言"})
     assert g.chat(u, "讲讲那位明星").json()["choices"][0]["finish_reason"] == "content_filter"
+
+
+def test_upheld_privacy_content_keeps_no_personal_information(make_gateway, upstream):
+    """A privacy complaint's content carries the person's data; the blocklist entry and the
+    fine-tuning case must not, and the answer is still blocked."""
+    import datetime as dt
+
+    from hegui.detect.pii.validators import make_resident_id
+
+    pid = make_resident_id("440305", dt.date(1985, 3, 9), 321)
+    leak = f"张小红住在深圳市南山区，她的身份证号是{pid}，手机号 13800138000，每天晚上八点下班回家。"
+    upstream.answers["张小红的信息"] = leak
+    g = make_gateway()
+    u = g.user("doxxer")
+    ref = g.client.post("/v1/hegui/complaints", json={"type": "privacy", "description": "泄露我的信息", "contact": "z@x.cn",
+                                                      "prompt": "张小红的信息", "content": leak}).json()["ref"]
+    g.client.post(f"/admin/v1/complaints/{ref}/decision", headers=g.admin, json={"decision": "uphold", "reason": "隐私"})
+    entries = g.client.get("/admin/v1/blocklist", headers=g.admin).json()["data"]
+    assert entries and pid not in entries[0]["text"] and "13800138000" not in entries[0]["text"]
+    case = json.loads(g.client.get("/admin/v1/tickets/export", headers=g.admin).text.splitlines()[0])
+    assert pid not in case["rejected"] and "<ID_CARD>" in case["rejected"] and "13800138000" not in case["rejected"]
+    r = g.chat(u, "张小红的信息").json()
+    assert r["choices"][0]["finish_reason"] == "content_filter" and "hg.blocklist" in r["hegui"]["risks"]

@@ -8,6 +8,7 @@ at once) and opens a model-optimisation ticket due by the policy's deadline (dra
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from hegui.complaints.models import BlocklistEntry, Complaint, ComplaintEvent, O
 from hegui.detect.blocklist import MIN_CHARS, canonical, digest
 from hegui.gateway.errors import GatewayError
 from hegui.identity.service import keyed
+from hegui.text import normalize
 
 OPEN = ("received", "in_review")
 STATES = ("received", "in_review", "upheld", "rejected", "closed")
@@ -49,6 +51,32 @@ def _text(body: dict[str, Any], field: str, limit: int, *, required: bool = Fals
     if len(v) > limit:
         raise GatewayError(400, "invalid_request", f"{field} 过长（上限 {limit} 字符）", f"'{field}' is too long (limit {limit})")
     return v
+
+
+@functools.lru_cache(maxsize=1)
+def _pii() -> Any:
+    from hegui.detect import DetectorRegistry
+
+    return DetectorRegistry.create("pii")
+
+
+def scrub(text: str, *, drop: bool = False) -> str:
+    """``text`` with the personal information the ``pii`` detector finds replaced by its type tag
+    (``<ID_CARD>``) or dropped: upheld content goes to the blocklist and to fine-tuning data, and
+    neither may carry a person's ID number, phone or address (a privacy complaint's content often does)."""
+    if not text:
+        return text
+    norm = normalize(text)
+    spans = sorted((norm.to_original(f.start, f.end), f.risk) for f in _pii().detect(norm) if f.has_span)
+    out, pos = [], 0
+    for (s, e), risk in spans:
+        if s < pos:  # overlaps the previous span: already removed
+            continue
+        out.append(text[pos:s])
+        out.append("" if drop else f"<{risk.split('.', 1)[-1].upper()}>")
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def complaint_json(c: Complaint, now: datetime | None = None, *, admin: bool = True) -> dict[str, Any]:
@@ -220,7 +248,7 @@ def decide(factory: sessionmaker[Session], cfg: ComplaintsConfig, ref: str, deci
         _event(s, c, actor, "state", f"{c.state}: {c.resolution}", now, public=True)
         if decision == "uphold" and c.type in CONTENT_TYPES:
             text = c.content or c.prompt
-            canon = canonical(text) if text else ""
+            canon = canonical(scrub(text, drop=True)) if text else ""
             if len(canon) < MIN_CHARS:
                 raise GatewayError(400, "content_too_short", "被投诉内容过短，无法加入屏蔽库",
                                    "the content is too short to blocklist")
@@ -233,8 +261,8 @@ def decide(factory: sessionmaker[Session], cfg: ComplaintsConfig, ref: str, deci
             s.flush()
             new_entry = (entry.id, canon)
             days = deadline_days or cfg.optimisation_days_default
-            s.add(OptimisationTicket(complaint_id=c.id, state="open", risk="hg.blocklist", prompt=c.prompt,
-                                     rejected=c.content, safe_answer=safe_answer.strip() if isinstance(safe_answer, str) else "",
+            s.add(OptimisationTicket(complaint_id=c.id, state="open", risk="hg.blocklist", prompt=scrub(c.prompt),
+                                     rejected=scrub(c.content), safe_answer=safe_answer.strip() if isinstance(safe_answer, str) else "",
                                      created_at=now, due_at=now + timedelta(days=days)))
         account, ctype = c.account, c.type
         s.flush()
