@@ -48,7 +48,9 @@ def add(factory: sessionmaker[Session], key: bytes, text: str, actor: str, reaso
     """Add ``text`` (normalised) to the blocklist; returns (entry id, canonical text)."""
     if not reason.strip():
         raise ValueError("a reason is required / 须填写理由")
-    canon = canonical(text or "")
+    from hegui.complaints.service import scrub
+
+    canon = canonical(scrub(text or "", drop=True))  # no personal information in the blocklist
     if len(canon) < MIN_CHARS:
         raise ValueError(f"the content needs at least {MIN_CHARS} letters or digits / 内容过短，无法加入屏蔽库")
     d = digest(canon)
