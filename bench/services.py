@@ -104,6 +104,15 @@ async def level(base: str, keys: list[str], conc: int, n: int) -> dict[str, Any]
             "p99_ms": round(pct(lat, 0.99) * 1000, 2), "rps": round(len(lat) / wall, 1)}
 
 
+def drop_schema(url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    eng.dispose()
+
+
 def user_key(base: str, name: str) -> str:
     r = httpx.post(f"{base}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"}, json={"user": name})
     r.raise_for_status()
@@ -143,12 +152,7 @@ def run_gateway(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         for p in reversed(procs):
             stop(p)
         if "postgres" in args.stores:
-            from sqlalchemy import create_engine, text
-
-            eng = create_engine(args.pg_url)
-            with eng.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            eng.dispose()
+            drop_schema(args.pg_url, schema)
     return out
 
 
@@ -192,12 +196,7 @@ def run_store(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             engine.dispose()
     if "postgres" in args.stores:
-        from sqlalchemy import create_engine, text
-
-        eng = create_engine(args.pg_url)
-        with eng.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        eng.dispose()
+        drop_schema(args.pg_url, schema)
     return out
 
 

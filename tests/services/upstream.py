@@ -1,9 +1,11 @@
-"""A tiny OpenAI-compatible test upstream (Starlette under uvicorn in a thread): it answers each
-chat request with ``answers[last user message]`` or a fixed default, so a test can make the model
-"generate" a given text through the real gateway."""
+"""Local HTTP stand-ins for the service tests (Starlette under uvicorn in a thread, real HTTP):
+an OpenAI-compatible upstream that answers ``answers[last user message]`` (so a test can make the
+model "generate" a given text through the real gateway), a real-name provider that checks the
+request signature, and an SMS gateway."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -25,26 +27,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Verifier:
-    """A real-name provider stand-in: checks the request signature, answers ``match`` for the one
-    known name, and sleeps past any timeout for the name "慢慢"."""
+class _Server:
+    """One route on a free port; ``with`` starts and stops it."""
 
     __test__ = False
 
-    def __init__(self, secret: str) -> None:
-        self.secret = secret.encode()
-        self.calls = 0
-        self.bad_signatures = 0
+    def __init__(self, path: str, handler: Any) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/verify"
-        app = Starlette(routes=[Route("/verify", self._verify, methods=["POST"])])
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url = self.base + path
+        app = Starlette(routes=[Route(path, handler, methods=["POST"])])
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
                                                     access_log=False, lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    async def _verify(self, request: Request) -> JSONResponse:
-        import asyncio
+    def __enter__(self) -> Any:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
 
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Verifier(_Server):
+    """A real-name provider: checks the request signature, answers ``match`` for the one known name,
+    and sleeps past any timeout for the name "慢慢"."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__("/verify", self._verify)
+        self.secret = secret.encode()
+        self.calls = 0
+        self.bad_signatures = 0
+
+    async def _verify(self, request: Request) -> JSONResponse:
         from hegui.identity.providers import sign
 
         self.calls += 1
@@ -58,65 +79,31 @@ class Verifier:
             await asyncio.sleep(3)
         return JSONResponse({"match": data["name"] == "张三"})
 
-    __enter__ = lambda self: _start(self)  # noqa: E731
-    __exit__ = lambda self, *_: _stop(self)  # noqa: E731
 
-
-class SmsGateway:
-    """An SMS gateway stand-in: keeps each message; sleeps past the timeout while ``slow``."""
-
-    __test__ = False
+class SmsGateway(_Server):
+    """An SMS gateway: keeps each message; sleeps past the timeout while ``slow``."""
 
     def __init__(self) -> None:
+        super().__init__("/sms", self._sms)
         self.messages: list[dict[str, Any]] = []
         self.auth: list[str] = []
         self.slow = False
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/sms"
-        app = Starlette(routes=[Route("/sms", self._sms, methods=["POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
-                                                    access_log=False, lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     async def _sms(self, request: Request) -> JSONResponse:
-        import asyncio
-
         if self.slow:
             await asyncio.sleep(2)
         self.messages.append(await request.json())
         self.auth.append(request.headers.get("authorization", ""))
         return JSONResponse({"ok": True})
 
-    __enter__ = lambda self: _start(self)  # noqa: E731
-    __exit__ = lambda self, *_: _stop(self)  # noqa: E731
 
-
-def _start(obj: Any) -> Any:
-    obj.thread.start()
-    deadline = time.monotonic() + 10
-    while not obj.server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    return obj
-
-
-def _stop(obj: Any) -> None:
-    obj.server.should_exit = True
-    obj.thread.join(timeout=10)
-
-
-class TestUpstream:
-    __test__ = False
+class TestUpstream(_Server):
+    """Chat completions, plain or streamed (4 characters per delta)."""
 
     def __init__(self) -> None:
+        super().__init__("/v1/chat/completions", self._chat)
         self.answers: dict[str, str] = {}
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
-                                                    access_log=False, lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"{self.base}/v1"
 
     async def _chat(self, request: Request) -> Response:
         body: dict[str, Any] = await request.json()
@@ -135,16 +122,3 @@ class TestUpstream:
                              "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                           "finish_reason": "stop"}],
                              "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
-
-    def __enter__(self) -> TestUpstream:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("test upstream did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
