@@ -35,6 +35,10 @@ def apply_cmd(
         Path | None, typer.Option("--out", "-o", help="Output directory (required unless --in-place).")
     ] = None,
     explicit: Annotated[bool, typer.Option("--explicit", help="Also add the visible/audible label.")] = False,
+    watermark: Annotated[
+        bool,
+        typer.Option("--watermark", help="Images: also embed the invisible watermark (hash of ProduceID)."),
+    ] = False,
     implicit: Annotated[
         bool, typer.Option("--implicit/--no-implicit", help="Write the metadata label.")
     ] = True,
@@ -82,7 +86,7 @@ def apply_cmd(
             else:
                 dst = src if in_place else out / rel  # type: ignore[operator]
                 r = label_file(src, dst, labeller, explicit=explicit, implicit=implicit, style=style,
-                               label=label, as_propagator=propagate)  # fmt: skip
+                               label=label, as_propagator=propagate, watermark=watermark)  # fmt: skip
                 res = {
                     "src": r.src,
                     "dst": r.dst,
@@ -160,28 +164,47 @@ def verify_cmd(
     explicit: Annotated[
         bool, typer.Option("--explicit", help="Also look for explicit labels (audio: the 短长短短 cue).")
     ] = False,
+    watermark: Annotated[
+        bool,
+        typer.Option("--watermark/--no-watermark", help="Images: look for the invisible watermark."),
+    ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Check each file's label: present, single, fields and charset, signature, content hash.
     Exit 0 when every file conforms, 1 otherwise."""
     from hegui.labels.files import iter_files, verify_file
+    from hegui.labels.watermark import DEFAULT_KEY
 
     settings = settings_or_die(config)
     signer = _signer(settings, public_key, algorithm)
+    wm_key = (settings.labels.watermark_key or DEFAULT_KEY) if watermark else None
     bad = 0
     for f in iter_files(files):
-        v = verify_file(f, signer, settings.labels.max_bytes, check_explicit=explicit)
+        v = verify_file(f, signer, settings.labels.max_bytes, check_explicit=explicit,
+                        watermark_key=wm_key, max_pixels=settings.labels.max_pixels)  # fmt: skip
         bad += not v.conforms
         if as_json:
             typer.echo(v.to_json())
             continue
         typer.echo(f"{'OK ' if v.conforms else 'BAD'} {f} ({v.format or '?'}): {len(v.labels)} label(s), "
                    f"signature {v.signature}, content {v.content}")  # fmt: skip
+        if v.watermark is not None:
+            typer.echo(f"    watermark: {_wm_text(v.watermark)}")
         for p in v.problems:
             typer.echo(f"    problem: {p}")
         for w in v.warnings:
             typer.echo(f"    note: {w}")
     raise typer.Exit(1 if bad else 0)
+
+
+def _wm_text(w: dict) -> str:
+    if "error" in w:
+        return f"not checked ({w['error']})"
+    if w.get("confidence", 0) < 0.5:
+        return f"none found (confidence {w.get('confidence', 0):.2f})"
+    m = w.get("matches_produce_id")
+    tail = "" if m is None else (", matches the label's ProduceID" if m else ", DOES NOT match the label")
+    return f"payload {w['payload']} (confidence {w['confidence']:.2f}, CRC {'ok' if w['crc_ok'] else 'bad'}){tail}"
 
 
 @label_app.command("public-key")

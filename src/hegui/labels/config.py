@@ -34,6 +34,11 @@ class LabelsConfig(BaseModel):
     # Video: seconds the label shows on the start frames (floor 2 s), or the whole video.
     video_seconds: float = Field(default=2.0, ge=2.0)
     video_throughout: bool = False
+    # Invisible image watermark (--watermark): the key choosing its chips (None = hegui's public
+    # default, so anyone can detect it; set a private key to keep detection to yourself) and the
+    # PSNR the embedding aims at (higher = fainter and less robust).
+    watermark_key: str | None = None
+    watermark_psnr: float = Field(default=42.0, ge=30.0, le=60.0)
     # Refuse inputs larger than these instead of exhausting memory.
     max_pixels: int = 100_000_000
     max_bytes: int = 2 * 1024**3

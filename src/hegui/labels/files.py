@@ -96,6 +96,7 @@ def label_file(
     *,
     explicit: bool = False,
     implicit: bool = True,
+    watermark: bool = False,
     style: str | None = None,
     label: str = "1",
     as_propagator: bool = False,
@@ -103,17 +104,78 @@ def label_file(
 ) -> Labelled:
     """Label ``src`` into ``dst``; raises LabelError (with the reason) and writes nothing on failure."""
     data = _read(src, labeller)
-    h = detect(data, src.name)
+    out, name, info, lab = label_bytes(
+        data, src.name, labeller, explicit=explicit, implicit=implicit, watermark=watermark,
+        style=style, label=label, as_propagator=as_propagator, text_cfg=text_cfg, src=src,
+    )  # fmt: skip
+    _atomic_write(dst, out, src.stat().st_mode & 0o777)
+    return Labelled(str(src), str(dst), name, info, lab)
+
+
+def label_bytes(
+    data: bytes,
+    filename: str,
+    labeller: Labeller,
+    *,
+    explicit: bool = False,
+    implicit: bool = True,
+    watermark: bool = False,
+    style: str | None = None,
+    label: str = "1",
+    as_propagator: bool = False,
+    text_cfg: TextLabelConfig | None = None,
+    src: Path | None = None,
+) -> tuple[bytes, str, dict[str, Any] | None, dict[str, str]]:
+    """Label in memory (the gateway's path): explicit label, then watermark, then the signed
+    implicit label (whose content digest therefore covers the final pixels). Returns the bytes, the
+    format name, what the explicit/watermark steps did, and the implicit label's fields."""
+    labeller.check_size(data)
+    h = detect(data, filename)
     out = data
-    info = None
+    info: dict[str, Any] | None = None
     if explicit:
-        out, info = _explicit(data, h.name, src, h.kind, labeller, text_cfg or TextLabelConfig())
+        if src is None and h.kind in ("video", "audio"):  # ffmpeg needs a file
+            with tempfile.TemporaryDirectory(prefix="hegui-label-") as tmp:
+                p = Path(tmp) / (Path(filename).name or f"in.{h.name}")
+                p.write_bytes(data)
+                out, info = _explicit(data, h.name, p, h.kind, labeller, text_cfg or TextLabelConfig())
+        else:
+            out, info = _explicit(data, h.name, src or Path(filename), h.kind, labeller,
+                                  text_cfg or TextLabelConfig())  # fmt: skip
+    produce_id = None
+    if watermark:
+        out, produce_id, wm_info = _watermark(out, h, labeller, as_propagator)
+        info = {**(info or {}), "watermark": wm_info}
     lab: dict[str, str] = {}
     if implicit:
-        out, label_obj = labeller.apply(out, dst.name, label=label, as_propagator=as_propagator, style=style)
+        out, label_obj = labeller.apply(out, filename, label=label, produce_id=produce_id,
+                                        as_propagator=as_propagator, style=style)  # fmt: skip
         lab = label_obj.to_dict()
-    _atomic_write(dst, out, src.stat().st_mode & 0o777)
-    return Labelled(str(src), str(dst), h.name, info, lab)
+    return out, h.name, info, lab
+
+
+def _watermark(data: bytes, h, labeller: Labeller, as_propagator: bool) -> tuple[bytes, str, dict[str, Any]]:
+    """Embed the invisible watermark carrying a hash of the ProduceID the label will carry (the
+    producer's, when a platform passes on an already labelled file)."""
+    from hegui.labels import watermark as wm
+    from hegui.labels.aigc import AIGCLabel, new_produce_id
+
+    if h.kind != "image":
+        raise LabelError(f"the invisible watermark applies to images only, not {h.name} files")
+    produce_id = None
+    if as_propagator:
+        for raw in h.read(data):
+            try:
+                produce_id = AIGCLabel.from_json(raw).ProduceID
+                break
+            except LabelError:
+                continue
+    produce_id = produce_id or new_produce_id()
+    cfg = labeller.config
+    payload = wm.payload_for(produce_id)
+    out = wm.embed(data, payload, key=cfg.watermark_key or wm.DEFAULT_KEY, psnr=cfg.watermark_psnr,
+                   max_pixels=cfg.max_pixels)  # fmt: skip
+    return out, produce_id, {"payload": payload.hex(), "psnr_target": cfg.watermark_psnr}
 
 
 def write_sidecar_file(src: Path, labeller: Labeller) -> Path:
@@ -126,8 +188,15 @@ def write_sidecar_file(src: Path, labeller: Labeller) -> Path:
 
 
 def verify_file(
-    path: Path, signer: Signer | None, max_bytes: int, check_explicit: bool = False
+    path: Path,
+    signer: Signer | None,
+    max_bytes: int,
+    check_explicit: bool = False,
+    watermark_key: str | None = None,
+    max_pixels: int = 100_000_000,
 ) -> Verification:
+    """Verify one file's implicit label; with ``watermark_key`` also look for the invisible
+    watermark in images (``hegui.labels.watermark.DEFAULT_KEY`` for hegui's public default)."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -146,7 +215,36 @@ def verify_file(
     )
     if check_explicit and audio_only:
         _check_audio_cue(path, v)
+    if watermark_key is not None and v.format in ("png", "jpeg", "webp", "tiff", "gif"):
+        check_watermark(data, v, watermark_key, max_pixels)
     return v
+
+
+def check_watermark(data: bytes, v: Verification, key: str, max_pixels: int) -> None:
+    """Report the invisible watermark: its payload, confidence and whether it carries the hash of
+    the label's ProduceID. Its absence is not a problem (the watermark is optional, Measures Art. 5);
+    a confident watermark that disagrees with the label is, because the label was then replaced or
+    copied from another file."""
+    from hegui.labels import watermark as wm
+
+    try:
+        e = wm.extract(data, key=key, max_pixels=max_pixels)
+    except LabelError as err:
+        v.watermark = {"found": False, "error": str(err)}
+        return
+    info = e.to_dict()
+    pid = next((lab.fields.get("ProduceID") for lab in v.labels if lab.fields), None)
+    if pid is not None and e.confidence >= 0.5:
+        info["matches_produce_id"] = wm.matches(e.payload, wm.payload_for(pid))
+        if not info["matches_produce_id"]:
+            v.problems.append(
+                "the invisible watermark carries a different ProduceID than the label "
+                "(label replaced or copied from another image)"
+            )
+            v.conforms = False
+    elif pid is None and e.found:
+        v.warnings.append("an invisible AIGC watermark was found but the metadata label is missing")
+    v.watermark = info
 
 
 def _check_audio_cue(path: Path, v: Verification) -> None:

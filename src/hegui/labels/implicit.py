@@ -146,6 +146,8 @@ class Verification:
     content: str = "unknown"
     # Explicit labels found, when asked for (e.g. {"audio_cue": True}).
     explicit: dict[str, Any] = field(default_factory=dict)
+    # Invisible watermark found in an image (payload, confidence, matches_produce_id), when checked.
+    watermark: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
