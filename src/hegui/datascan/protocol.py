@@ -70,7 +70,7 @@ def write_review(items: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
     """Write the manual-review sample as CSV (UTF-8 with BOM, opens in Excel) and XLSX."""
     from openpyxl import Workbook
 
-    rows = [[str(d["key"]), d["id"], d["source"], d["text"], "是" if d.get("auto_illegal") else "否",
+    rows = [[str(d["key"]), _utf8(d["id"]), d["source"], _utf8(d["text"]), "是" if d.get("auto_illegal") else "否",
              ";".join(d.get("auto_risks", [])), "", "", "", ""] for d in items]
     csv_path = out_dir / "review_sample.csv"
     with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
@@ -85,6 +85,15 @@ def write_review(items: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
     xlsx_path = out_dir / "review_sample.xlsx"
     wb.save(xlsx_path)
     return {"csv": csv_path, "xlsx": xlsx_path}
+
+
+def _utf8(v: str) -> str:
+    """Lone surrogates (from "\\ud800" escapes in JSON input) become U+FFFD: CSV and XLSX need UTF-8."""
+    try:
+        v.encode("utf-8")
+        return v
+    except UnicodeEncodeError:
+        return v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 _XLSX_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")

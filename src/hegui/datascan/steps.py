@@ -163,7 +163,13 @@ class MinHashStep:
         digests = []
         for shingles in shingle_sets:
             m = rensa.RMinHash(num_perm=self.num_perm, seed=self.seed)
-            m.update(shingles)
+            try:
+                m.update(shingles)
+            except UnicodeEncodeError:  # a lone surrogate (a "\ud800" escape in JSON) cannot be UTF-8
+                m = rensa.RMinHash(num_perm=self.num_perm, seed=self.seed)
+                text = shingles[0][:-1] + "".join(sh[-1] for sh in shingles)  # the text back from its shingles
+                text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # each one → U+FFFD
+                m.update([text[i : i + n] for i in range(len(text) - n + 1)])
             digests.append(m.digest())
         sigs = np.array(digests, dtype=np.uint64) & np.uint64(0xFFFFFFFF)
         rows = self.rows

@@ -1,0 +1,115 @@
+"""The throughput work must not change results: each fast path against the plain code it replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import struct
+from pathlib import Path
+
+import pytest
+import rensa
+
+from hegui.datascan import signals
+from hegui.datascan.protocol import _xlsx_safe
+from hegui.datascan.readers import Document
+from hegui.datascan.steps import MinHashStep, Record
+from hegui.guard import Guard
+
+TRICKY = [
+    "", " ", "\x00\x00abc", "\ud800 lone surrogate", "日本語のテキストです。カタカナ", "Привет мир", "مرحبا بالعالم",
+    "안녕하세요", "the cat is on the mat", "le chat est là", "١٢٣ ٤٥٦ 𝟙𝟚𝟛 ½ ² ³", "😀😀😀 !!! ###",
+    "\U00020000\U0002a6d6 字", "ＡＢＣ１２３", "今天天气很好，我们去公园散步。" * 30, "spam spam spam spam spam " * 20,
+    "line\nline\nline\nother", "\t\r\n\x0b\x0c", "ǅǈ ß ſ ﬁ", "\u200b\u2028\u3000",
+]
+
+
+def _random_texts(n: int, seed: int = 3) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = [chr(c) for c in range(0x20, 0x250)] + [chr(c) for c in range(0x3000, 0x3100)] + list("中文测试数据一二三")
+    alphabet += [chr(c) for c in (0, 5, 0x1F600, 0x20001, 0x0660, 0x0966, 0xFF10, 0x00B2)]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300))) for _ in range(n)]
+
+
+def _regex_lang(text: str, sample: int = 4000) -> dict[str, int]:
+    s = text[:sample]
+    return {name: rx.subn("", s)[1] for name, rx in signals._SCRIPTS}
+
+
+@pytest.mark.parametrize("text", TRICKY + _random_texts(200))
+def test_code_point_tables_count_what_the_regexes_count(text: str) -> None:
+    script, cls = signals._luts()
+    cps = signals._codepoints(text[:4000])
+    counts = {name: int((script[cps] == i).sum()) for i, name in enumerate(signals._SCRIPT_NAMES)}
+    assert counts == _regex_lang(text)
+    cps = signals._codepoints(text)
+    assert int(((cls[cps] & signals._SYM_BIT) > 0).sum()) == signals._SYMBOL.subn("", text)[1]
+    assert int(((cls[cps] & signals._DIGIT_BIT) > 0).sum()) == signals._DIGIT.subn("", text)[1]
+
+
+def _reference_ratio(text: str, n: int = 10, cap: int = 20_000) -> float:
+    s = text[:cap]
+    if len(s) < 2 * n:
+        return 0.0
+    seen: set[str] = set()
+    covered = bytearray(len(s))
+    for i in range(0, len(s) - n + 1, n // 2):
+        g = s[i : i + n]
+        if g in seen:
+            covered[i : i + n] = b"\x01" * n
+        else:
+            seen.add(g)
+    return sum(covered) / len(s)
+
+
+@pytest.mark.parametrize("text", [*TRICKY, "abcdefghij" * 7 + "xyz", "0123456789" * 3])
+def test_repeated_ngram_ratio_unchanged(text: str) -> None:
+    assert signals._repeated_ngram_ratio(text) == _reference_ratio(text)
+
+
+def test_minhash_band_keys_match_the_per_document_reference() -> None:
+    step = MinHashStep()
+    texts = [*TRICKY, *_random_texts(60, seed=9)]
+    records = [Record(Document(f"d{i}", t, len(t), "utf-8"), "s", "f") for i, t in enumerate(texts)]
+    step(records)
+    for r in records:
+        text = "".join(r.doc.text.split())
+        if len(text) < 5:
+            assert r.bands == []
+            continue
+        m = rensa.RMinHash(num_perm=128, seed=42)
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # only changes lone surrogates
+        m.update(list({text[i : i + 5] for i in range(len(text) - 4)}))
+        sig = m.digest()
+        want = [int.from_bytes(hashlib.blake2b(struct.pack("<I10I", b, *(v & 0xFFFFFFFF for v in sig[b * 10 : (b + 1) * 10])),
+                                               digest_size=8).digest(), "little") for b in range(12)]
+        assert r.bands == want
+
+
+def test_xlsx_safe_strips_only_control_characters() -> None:
+    for t in [*TRICKY, *_random_texts(100, seed=5)]:
+        assert _xlsx_safe(t) == "".join(ch for ch in t if ch in "\t\n\r" or ord(ch) >= 32)[:32_000]
+
+
+def test_check_batch_takes_known_languages() -> None:
+    g = Guard(detectors=[])
+    vs = g.check_batch(["hello", "你好"], role="output", langs=["fr", "zh"])
+    assert [v.lang for v in vs] == ["fr", "zh"]
+    with pytest.raises(ValueError):
+        g.check_batch(["a", "b"], langs=["en"])
+
+
+def test_lone_surrogate_in_json_does_not_stop_a_scan(tmp_path: Path) -> None:
+    """A JSON "\\ud800" escape decodes to a lone surrogate; MinHash used to crash on it (found here)."""
+    from hegui.config import Settings
+    from hegui.datascan import Pipeline, ReaderOptions, ScanOptions, default_steps, scan
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "s", "text": "坏的代理对\\ud800在这里，后面还有一些正常的中文文字。"}\n'
+                      '{"id": "ok", "text": "一段普通的中文文字，没有任何问题，长度也足够。"}\n', encoding="utf-8")
+    s = Settings(var_dir=tmp_path / "var", scan={"detectors": ["pii"]})
+    res = scan([str(corpus)], tmp_path / "out", Pipeline(default_steps(s), ReaderOptions(id_field="id"), review_n=2),
+               settings=s, options=ScanOptions(workers=1))
+    assert res.report["overall"]["docs"] == 2
+    lines = (tmp_path / "out" / "annotations.jsonl").read_bytes().splitlines()
+    assert len(lines) == 2 and b'"id":"s"' in lines[0]
