@@ -72,11 +72,12 @@ def test_two_servers_one_store(tmp_path: Path, upstream: ScriptedUpstream) -> No
                 assert set(ex.map(chat, range(48))) == {200}
             for _ in range(20):  # streamed requests write their rows just after the stream ends
                 v = subprocess.run([HEGUI, "audit", "verify", "--json"], env=env, capture_output=True, text=True)
-                if '"rows": 156' in v.stdout:
+                if '"rows": 160' in v.stdout:
                     break
                 time.sleep(0.5)
             assert v.returncode == 0, v.stdout + v.stderr
-            assert '"ok": true' in v.stdout and '"rows": 156' in v.stdout  # 6×2 moderation + 48×3 chat rows
+            # 6×2 moderation rows, 4 audited 429 refusals, 48×3 chat rows
+            assert '"ok": true' in v.stdout and '"rows": 160' in v.stdout
             listed = subprocess.run([HEGUI, "keys", "list", "--json"], env=env, capture_output=True, text=True, check=True)
             kid = next(line for line in listed.stdout.splitlines() if '"carol"' in line).split('"id": ')[1].split(",")[0]
             subprocess.run([HEGUI, "keys", "revoke", kid], env=env, check=True, capture_output=True)
