@@ -37,6 +37,9 @@ def status_error(status: int, body: bytes) -> GatewayError:
         msg = str(json.loads(body).get("error", {}).get("message", ""))[:300]
     except Exception:
         msg = ""
+    if status in (401, 403):  # the gateway's own upstream credentials are wrong, not the client's key
+        return GatewayError(502, "upstream_auth", f"网关访问上游模型服务的凭据被拒绝（HTTP {status}）",
+                            f"the upstream model server refused the gateway's credentials (HTTP {status})")
     if 400 <= status < 500:
         return GatewayError(status, "upstream_rejected", f"上游模型服务拒绝了请求：{msg}", f"the upstream model server rejected the request: {msg}")
     return GatewayError(502, "upstream_error", f"上游模型服务出错（HTTP {status}）", f"the upstream model server failed (HTTP {status})")
