@@ -21,6 +21,7 @@ def _limits() -> dict[str, float]:
 class ComplaintsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Complaint routes, the blocklist detector and the overdue gauge.
     enabled: bool = True
     # Days to handle each type (published at /v1/hegui/notice).
     time_limits_days: dict[str, float] = Field(default_factory=_limits)
@@ -30,4 +31,5 @@ class ComplaintsConfig(BaseModel):
     blocklist_containment: float = Field(default=0.7, gt=0, le=1)
     # Seconds between reloads of the blocklist from the store (other workers' upholds).
     blocklist_refresh_s: float = Field(default=2.0, ge=0)
+    # Longest description, prompt or content accepted in a complaint.
     max_text_chars: int = Field(default=20_000, ge=100)

@@ -12,6 +12,7 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class UsageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Count use and apply minors' limits, quiet hours and reminders.
     enabled: bool = True
     # Whose use is counted: "all" users, or only those a limit or reminder applies to ("limited":
     # minors, unverified users under a "limit" policy, everyone when reminders are for all) — one
@@ -19,15 +20,19 @@ class UsageConfig(BaseModel):
     count_scope: str = Field(default="all", pattern=r"^(all|limited)$")
     # Wall clock for days and quiet hours.
     timezone: str = "Asia/Shanghai"
-    # Minors: requests and minutes of use per day (0: no limit), and hours with no service.
+    # Minors: requests per day (0: no limit).
     minor_daily_requests: int = Field(default=100, ge=0)
+    # Minors: minutes of use per day (0: no limit).
     minor_daily_minutes: int = Field(default=60, ge=0)
+    # Minors: no service from this time (HH:MM, in ``timezone``)…
     minor_quiet_start: str = "22:00"
+    # …until this time (equal to the start: no quiet hours).
     minor_quiet_end: str = "06:00"
     # A gap longer than this ends a session of continuous use (and is not counted as use).
     session_gap_s: int = Field(default=600, ge=1)
     # Remind after this much continuous use, then every ``reminder_interval_min`` (0: never).
     reminder_after_min: float = Field(default=60, ge=0)
+    # Minutes between further reminders in the same session.
     reminder_interval_min: float = Field(default=30, gt=0)
 
     @field_validator("minor_quiet_start", "minor_quiet_end")
