@@ -23,7 +23,7 @@ HEGUI = str(Path(sys.executable).parent / "hegui")
 pytestmark = pytest.mark.postgres
 
 
-def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+def _wait(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -31,8 +31,7 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            pytest.fail(f"hegui serve exited: {out[-2000:]}")
+            pytest.fail(f"hegui serve exited: {log.read_text()[-2000:]}")
         time.sleep(0.1)
     pytest.fail("hegui serve did not become ready")
 
@@ -48,13 +47,14 @@ def test_two_servers_one_store(tmp_path: Path, upstream: ScriptedUpstream) -> No
         pa, pb = free_port(), free_port()
         procs = [
             subprocess.Popen([HEGUI, "serve", "--port", str(pa), "--workers", "2", "--upstream", upstream.url],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path),
-            subprocess.Popen([HEGUI, "serve", "--port", str(pb), "--upstream", upstream.url],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path),
+                             env=env, stdout=(tmp_path / "a.log").open("wb"), stderr=subprocess.STDOUT, cwd=tmp_path),
+            subprocess.Popen([HEGUI, "serve", "--port", str(pb)],  # the upstream from HEGUI_UPSTREAM_URL
+                             env={**env, "HEGUI_UPSTREAM_URL": upstream.url}, stdout=(tmp_path / "b.log").open("wb"),
+                             stderr=subprocess.STDOUT, cwd=tmp_path),
         ]
         try:
-            _wait(pa, procs[0])
-            _wait(pb, procs[1])
+            _wait(pa, procs[0], tmp_path / "a.log")  # logs to files: an unread pipe would stall the servers
+            _wait(pb, procs[1], tmp_path / "b.log")
             made = subprocess.run([HEGUI, "keys", "create", "--user", "carol", "--rpm", "6"], env=env,
                                   capture_output=True, text=True, check=True)
             key = made.stdout.strip()
