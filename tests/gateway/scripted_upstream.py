@@ -5,7 +5,7 @@ in a thread, on 127.0.0.1) so the gateway's httpx client, pooling, timeouts and 
 exercised for real. The answer depends on markers in the last message (or the prompt):
 
 ``[slow]`` sleeps ``slow_s`` first; ``[500]`` answers HTTP 500; ``[close]`` streams two deltas and
-drops the connection; ``[miderr]`` streams two deltas then an error object; ``[email]`` answers
+drops the connection; ``[miderr]`` streams two deltas then an error object; ``[stall]`` goes silent after two deltas; ``[email]`` answers
 with an e-mail address in its third sentence (blocked by the test policy); ``[pii]`` answers with
 an ID number, a mobile number and a bank card; ``[long]`` streams 400 deltas 10 ms apart;
 ``[bench]`` gives a typical five-sentence answer (``delay_s`` between deltas when streaming,
@@ -138,6 +138,8 @@ class ScriptedUpstream:
         for n, p in enumerate(pieces):
             if n == 2 and "[close]" in q:
                 raise ConnectionResetError("scripted early close")  # uvicorn drops the connection
+            if n == 2 and "[stall]" in q:
+                await asyncio.sleep(self.slow_s)  # silent mid-stream, past the gateway's read timeout
             if n == 2 and "[miderr]" in q:
                 yield ev({"error": {"message": "model crashed", "type": "server_error"}})
                 return

@@ -122,7 +122,7 @@ def test_upstream_500(gw: GatewayServer) -> None:
     assert e2.value.status_code == 502
 
 
-@pytest.mark.parametrize("marker", ["[close]", "[miderr]"])
+@pytest.mark.parametrize("marker", ["[close]", "[miderr]", "[stall]"])
 def test_upstream_fails_mid_stream(marker: str, gw: GatewayServer) -> None:
     """The stream ends with a final chunk (never silently), and the audit row says why."""
     with httpx.stream("POST", f"{gw.url}/chat/completions", headers={"Authorization": f"Bearer {gw.user_key}"},
