@@ -267,3 +267,15 @@ def test_scheduled_purge_runs_in_the_server(tmp_path, upstream: ScriptedUpstream
                 break
             time.sleep(0.2)
         assert rows and all(r.content is None for r in rows)  # content gone, the minimal record kept
+
+
+def test_unreachable_upstream(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .scripted_upstream import free_port
+
+    with GatewayServer(make_settings(tmp_path / "v", f"http://127.0.0.1:{free_port()}/v1")) as g:
+        t0 = time.perf_counter()
+        with pytest.raises(openai.APIStatusError) as e:
+            client(g).chat.completions.create(model="scripted", messages=[{"role": "user", "content": "hi"}])
+        assert e.value.status_code == 502 and e.value.body["code"] == "upstream_unreachable"
+        assert time.perf_counter() - t0 >= 0.05  # the connect error was retried (back-off) before giving up
+        assert 'hegui_upstream_errors_total{kind="upstream_unreachable"} 1.0' in httpx.get(f"{g.base}/metrics").text
