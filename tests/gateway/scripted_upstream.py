@@ -11,6 +11,10 @@ an ID number, a mobile number and a bank card; ``[long]`` streams 400 deltas 10 
 ``[bench]`` gives a typical five-sentence answer (``delay_s`` between deltas when streaming,
 ``latency_s`` before a whole answer); model
 ``nope`` is unknown (404). Every request body is kept in ``received``.
+
+``/v1/images/generations`` returns a real PNG (a synthetic natural-looking 320×288 image) as
+``b64_json``, or as a ``url`` served by this server when asked for ``url`` or when the prompt
+has ``[url]``; ``/v1/audio/speech`` returns real WAV (numpy) or MP3 (ffmpeg) speech-like audio.
 """
 
 from __future__ import annotations
@@ -40,6 +44,62 @@ PII_ANSWER = f"好的。他的身份证号是{ID_CARD}，手机号 {MOBILE}，�
 LONG_ANSWER = "这是一段很长的回答。" * 80
 # A typical short answer for the benchmark: 17 characters before the first sentence ends.
 BENCH_ANSWER = "好的，这是关于你的问题的简要说明。首先，请准备好相关材料。其次，按照流程提交申请。最后，保留好所有凭证以备查验。"
+
+
+_MEDIA: dict[str, bytes] = {}
+
+
+def png_bytes() -> bytes:
+    """A real PNG with natural-image statistics (the watermark needs texture, as in a real output)."""
+    if "png" not in _MEDIA:
+        import io
+
+        from PIL import Image
+
+        from hegui.labels.testimages import natural_image
+
+        buf = io.BytesIO()
+        Image.fromarray(natural_image(320, 288, seed=42)).save(buf, "PNG")
+        _MEDIA["png"] = buf.getvalue()
+    return _MEDIA["png"]
+
+
+def wav_bytes() -> bytes:
+    """1.5 s of speech-like audio (gliding harmonics with a syllable envelope), 24 kHz 16-bit mono."""
+    if "wav" not in _MEDIA:
+        import io
+        import wave
+
+        import numpy as np
+
+        sr = 24000
+        t = np.arange(int(sr * 1.5)) / sr
+        f0 = 140 + 30 * np.sin(2 * np.pi * 1.3 * t)
+        phase = 2 * np.pi * np.cumsum(f0) / sr
+        voice = sum(np.sin(k * phase) / k for k in range(1, 6))
+        env = np.clip(np.sin(2 * np.pi * 3 * t), 0, None) ** 0.5
+        pcm = (voice * env * 6000).astype("<i2")
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sr)
+            w.writeframes(pcm.tobytes())
+        _MEDIA["wav"] = buf.getvalue()
+    return _MEDIA["wav"]
+
+
+def mp3_bytes() -> bytes:
+    if "mp3" not in _MEDIA:
+        import subprocess
+
+        from hegui.labels.formats.ffmedia import ffmpeg_exe
+
+        r = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "wav", "-i", "pipe:0", "-c:a", "libmp3lame",
+                            "-b:a", "64k", "-f", "mp3", "pipe:1"], input=wav_bytes(), capture_output=True,
+                           check=True, timeout=60)
+        _MEDIA["mp3"] = r.stdout
+    return _MEDIA["mp3"]
 
 
 def free_port() -> int:
@@ -72,6 +132,9 @@ class ScriptedUpstream:
             Route("/v1/chat/completions", self._complete, methods=["POST"]),
             Route("/v1/completions", self._complete, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
+            Route("/v1/images/generations", self._image, methods=["POST"]),
+            Route("/v1/audio/speech", self._speech, methods=["POST"]),
+            Route("/files/image.png", self._image_file, methods=["GET"]),
         ])
         cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", access_log=False,
                              lifespan="off", backlog=2048, timeout_keep_alive=30)
@@ -96,6 +159,33 @@ class ScriptedUpstream:
             {"id": "scripted", "object": "model", "created": 0, "owned_by": "test"},
             {"id": "scripted-2", "object": "model", "created": 0, "owned_by": "test"},
         ]})
+
+    async def _image(self, request: Request) -> Response:
+        import base64
+
+        body = await request.json()
+        self.received.append(body)
+        n = int(body.get("n") or 1)
+        if body.get("response_format") == "url" or "[url]" in str(body.get("prompt")):
+            items = [{"url": f"http://127.0.0.1:{self.port}/files/image.png"} for _ in range(n)]
+        else:
+            items = [{"b64_json": base64.b64encode(png_bytes()).decode(), "revised_prompt": body.get("prompt")}
+                     for _ in range(n)]
+        return JSONResponse({"created": int(time.time()), "data": items})
+
+    async def _image_file(self, request: Request) -> Response:
+        return Response(png_bytes(), media_type="image/png")
+
+    async def _speech(self, request: Request) -> Response:
+        body = await request.json()
+        self.received.append(body)
+        fmt = body.get("response_format") or "mp3"
+        if fmt == "wav":
+            return Response(wav_bytes(), media_type="audio/wav")
+        if fmt == "mp3":
+            return Response(mp3_bytes(), media_type="audio/mpeg")
+        return JSONResponse({"error": {"message": f"format {fmt} not scripted", "type": "invalid_request_error"}},
+                            status_code=400)
 
     async def _complete(self, request: Request) -> Response:
         body = await request.json()

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from hegui.audit import purge
 from hegui.config import Settings
 from hegui.console.mount import mount_console, texts_loop
-from hegui.gateway import admin, openai_routes, services
+from hegui.gateway import admin, media_routes, openai_routes, services
 from hegui.gateway.checks import DEFAULT_CHECKS
 from hegui.gateway.context import RequestContextMiddleware
 from hegui.gateway.errors import GatewayError
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
         return PlainTextResponse(st.metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.include_router(openai_routes.router)
+    app.include_router(media_routes.router)  # images and speech, labelled (GB 45438)
     app.include_router(admin.router)
     mount_console(app, st)  # the web console at /console
     services.install(app, st)  # identity, usage, sanctions, complaints (pre-checks, hooks, routers)

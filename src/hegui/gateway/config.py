@@ -25,6 +25,23 @@ class UpstreamConfig(BaseModel):
     model: str | None = None
 
 
+class MediaConfig(BaseModel):
+    """Labels on what ``/v1/images/generations`` and ``/v1/audio/speech`` return (GB 45438; the
+    implicit metadata label is always written, signed with the ``labels`` key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Visible label on images (labels.label_text in labels.position) and the audible 短长短短 cue
+    # before speech (Deep Synthesis Art. 17: synthesised speech and images need explicit labels).
+    explicit_images: bool = True
+    explicit_audio: bool = True
+    # Invisible watermark carrying a hash of the ProduceID (survives re-encoding and resizing).
+    watermark_images: bool = True
+    # An upstream that answers with image URLs: the gateway fetches them (at most this many bytes,
+    # from the URL the upstream gave) and returns b64_json, since it cannot label a file it does not serve.
+    max_fetch_bytes: int = Field(default=50_000_000, ge=1024)
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +71,7 @@ class GatewayConfig(BaseModel):
     # Characters of already-released text re-checked with each new piece (violations across a cut).
     stream_overlap_chars: int = Field(default=64, ge=0)
     label: TextLabelConfig = Field(default_factory=TextLabelConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
     # Requests per minute per key (0: unlimited); a key's own limit wins.
     rate_limit_rpm: int = Field(default=600, ge=0)
     # Admin key to create on start if no key with this value exists (HEGUI_GATEWAY__ADMIN_KEY or HEGUI_ADMIN_KEY).

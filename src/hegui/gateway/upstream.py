@@ -97,6 +97,14 @@ class Upstream:
             raise GatewayError(502, "upstream_bad_response", "上游返回了无法解析的内容", "the upstream returned an unreadable response")
         return data
 
+    async def post_bytes(self, t: Target, path: str, body: dict[str, Any]) -> tuple[bytes, str]:
+        """POST JSON, get a binary body back (audio): (bytes, content type)."""
+        req = self.client.build_request("POST", f"{t.base_url}{path}", json=body, headers=self._headers(t))
+        resp = await self._send(req, stream=False)
+        if resp.status_code >= 400:
+            raise status_error(resp.status_code, resp.content)
+        return resp.content, resp.headers.get("content-type", "application/octet-stream")
+
     async def get_json(self, t: Target, path: str) -> dict[str, Any]:
         req = self.client.build_request("GET", f"{t.base_url}{path}", headers=self._headers(t))
         resp = await self._send(req, stream=False)
