@@ -45,7 +45,7 @@ def test_assess_through_gateway(tmp_path: Path) -> None:
             env=env, stdout=(tmp_path / "gateway.log").open("wb"), stderr=subprocess.STDOUT, cwd=tmp_path,
         )
         try:
-            for _ in range(150):
+            for _ in range(600):  # up to 120 s on a busy machine
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                         break
