@@ -31,9 +31,10 @@ class MediaConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # Visible label on images (labels.label_text in labels.position) and the audible 短长短短 cue
-    # before speech (Deep Synthesis Art. 17: synthesised speech and images need explicit labels).
+    # Visible label on generated images (labels.label_text in labels.position; Deep Synthesis
+    # Art. 17 requires explicit labels on synthesised images).
     explicit_images: bool = True
+    # The audible 短长短短 cue before synthesised speech (explicit label, GB 45438 §5.3).
     explicit_audio: bool = True
     # Invisible watermark carrying a hash of the ProduceID (survives re-encoding and resizing).
     watermark_images: bool = True

@@ -35,9 +35,9 @@ class LabelsConfig(BaseModel):
     video_seconds: float = Field(default=2.0, ge=2.0)
     video_throughout: bool = False
     # Invisible image watermark (--watermark): the key choosing its chips (None = hegui's public
-    # default, so anyone can detect it; set a private key to keep detection to yourself) and the
-    # PSNR the embedding aims at (higher = fainter and less robust).
+    # default, so anyone can detect it; set a private key to keep detection to yourself).
     watermark_key: str | None = None
+    # PSNR the watermark embedding aims at, dB (higher = fainter and less robust; bench at 42).
     watermark_psnr: float = Field(default=42.0, ge=30.0, le=60.0)
     # Refuse inputs larger than these instead of exhausting memory.
     max_pixels: int = 100_000_000
