@@ -11,7 +11,6 @@ import io
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import uvicorn
 from .scripted_upstream import ScriptedUpstream, free_port
 
 ADMIN_KEY = "hegui-test-admin-key-0123456789"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POLICY = """\
 extends: interim-2023
 rules:
@@ -143,26 +141,3 @@ def gw_first(tmp_path_factory: pytest.TempPathFactory, upstream: ScriptedUpstrea
     s = make_settings(tmp_path_factory.mktemp("gwf") / "var", upstream.url, stream_mode="stream_first")
     with GatewayServer(s) as g:
         yield g
-
-
-def pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=2):
-            return True
-    except Exception:
-        return False
-
-
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    """A fresh PostgreSQL schema, dropped afterwards."""
-    if not pg_available():
-        pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432 (run `make postgres`)")
-    import psycopg
-
-    name = f"hg_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as c:
-        c.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
