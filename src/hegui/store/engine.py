@@ -34,8 +34,8 @@ def resolve_url(config: StoreConfig, var_dir: Path) -> str:
 def make_engine(config: StoreConfig, var_dir: Path) -> Engine:
     """An engine for ``config``, creating the SQLite directory or PostgreSQL schema if needed."""
     url = make_url(resolve_url(config, var_dir))
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if url.get_backend_name() == "sqlite":
+    kwargs: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":  # a local file: no connection to go stale, no ping per checkout
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": config.sqlite_busy_timeout_s, "check_same_thread": False}
@@ -50,7 +50,8 @@ def make_engine(config: StoreConfig, var_dir: Path) -> Engine:
             cur.close()
 
         return engine
-    kwargs.update(pool_size=config.pool_size, max_overflow=config.pool_size)
+    # A server connection can die (restart, failover): ping on checkout, so a request gets a live one.
+    kwargs.update(pool_size=config.pool_size, max_overflow=config.pool_size, pool_pre_ping=True)
     if config.db_schema:
         kwargs["connect_args"] = {"options": f"-csearch_path={config.db_schema}"}
     engine = create_engine(url, **kwargs)
