@@ -72,6 +72,12 @@ ATTACKS: dict[str, Callable[[Array], Array]] = {
     "rotation 2°": lambda a: rotate(a, 2),
     "brightness +20 %": lambda a: bright(a, 1.2),
     "brightness −20 %": lambda a: bright(a, 0.8),
+    # Beyond the targets, to show where it breaks:
+    "JPEG 30": lambda a: jpeg(a, 30),
+    "resize 0.5× + JPEG 70": lambda a: jpeg(resize(a, 0.5), 70),
+    "crop 30 %": lambda a: crop(a, 0.30),
+    "rotation 5°": lambda a: rotate(a, 5),
+    "resize 0.25×": lambda a: resize(a, 0.25),
 }
 
 
