@@ -51,6 +51,10 @@ def apply_cmd(
             help="As a distributing platform: keep the producer's fields, write ours as propagator.",
         ),
     ] = False,
+    c2pa: Annotated[
+        bool,
+        typer.Option("--c2pa", help="Also embed the label as a signed C2PA manifest (extra hegui[c2pa])."),
+    ] = False,
     in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite the input files.")] = False,
     sidecar: Annotated[
         bool, typer.Option("--sidecar", help="Leave files untouched; write FILE.aigc.json next to each.")
@@ -66,6 +70,15 @@ def apply_cmd(
     if out is None and not (in_place or sidecar):
         die("give --out DIR (or --in-place to overwrite the inputs, or --sidecar)")
     settings = settings_or_die(config)
+    if c2pa:
+        from hegui.labels import c2pa_manifest
+
+        if not c2pa_manifest.available():
+            die(c2pa_manifest.INSTALL_HINT)
+        if sidecar:
+            die("--c2pa embeds a manifest in the file; it cannot be combined with --sidecar")
+        if not (settings.labels.c2pa_cert_path and settings.labels.c2pa_key_path):
+            die("--c2pa needs labels.c2pa_cert_path and labels.c2pa_key_path (PEM certificate chain and key)")
     try:
         labeller = Labeller.from_settings(settings)
     except LabelError as e:
@@ -86,7 +99,7 @@ def apply_cmd(
             else:
                 dst = src if in_place else out / rel  # type: ignore[operator]
                 r = label_file(src, dst, labeller, explicit=explicit, implicit=implicit, style=style,
-                               label=label, as_propagator=propagate, watermark=watermark)  # fmt: skip
+                               label=label, as_propagator=propagate, watermark=watermark, c2pa=c2pa)  # fmt: skip
                 res = {
                     "src": r.src,
                     "dst": r.dst,
@@ -162,8 +175,19 @@ def verify_cmd(
     public_key: PubOpt = None,
     algorithm: AlgOpt = None,
     explicit: Annotated[
-        bool, typer.Option("--explicit", help="Also look for explicit labels (audio: the 短长短短 cue).")
+        bool,
+        typer.Option(
+            "--explicit",
+            help="Also look for explicit labels (images: hegui's visible badge; audio: the 短长短短 cue).",
+        ),
     ] = False,
+    c2pa: Annotated[
+        bool | None,
+        typer.Option(
+            "--c2pa/--no-c2pa",
+            help="Require a valid C2PA manifest (--c2pa) or skip it; default: report one when present.",
+        ),
+    ] = None,
     watermark: Annotated[
         bool,
         typer.Option("--watermark/--no-watermark", help="Images: look for the invisible watermark."),
@@ -181,7 +205,9 @@ def verify_cmd(
     bad = 0
     for f in iter_files(files):
         v = verify_file(f, signer, settings.labels.max_bytes, check_explicit=explicit,
-                        watermark_key=wm_key, max_pixels=settings.labels.max_pixels)  # fmt: skip
+                        watermark_key=wm_key, max_pixels=settings.labels.max_pixels, c2pa=c2pa,
+                        c2pa_trust_anchors=settings.labels.c2pa_trust_anchors,
+                        label_text=settings.labels.label_text)  # fmt: skip
         bad += not v.conforms
         if as_json:
             typer.echo(v.to_json())
@@ -190,6 +216,16 @@ def verify_cmd(
                    f"signature {v.signature}, content {v.content}")  # fmt: skip
         if v.watermark is not None:
             typer.echo(f"    watermark: {_wm_text(v.watermark)}")
+        if v.c2pa is not None:
+            m = v.c2pa
+            same = {True: ", same label as the metadata", False: ", DIFFERENT label", None: ""}
+            typer.echo(f"    C2PA: {m['validation_state']}, AIGC label {'present' if m['aigc'] else 'absent'}"
+                       f"{same[m.get('matches_metadata_label')]}")  # fmt: skip
+        badge = v.explicit.get("image_label")
+        if badge is not None:
+            typer.echo("    visible label: " + (
+                f"{badge['position']}, {badge['height_fraction']:.1%} of the short side, "
+                f"confidence {badge['confidence']:.2f}" if badge["found"] else "none found"))  # fmt: skip
         for p in v.problems:
             typer.echo(f"    problem: {p}")
         for w in v.warnings:

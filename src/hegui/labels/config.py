@@ -11,6 +11,7 @@ from hegui.labels.aigc import charset_problem
 from hegui.labels.text import is_compliant_label
 
 Algorithm = Literal["sm2", "ed25519", "hmac-sha256"]
+C2PAAlgorithm = Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"]
 Corner = Literal["bottom-right", "bottom-left", "top-right", "top-left"]
 
 
@@ -39,6 +40,15 @@ class LabelsConfig(BaseModel):
     watermark_key: str | None = None
     # PSNR the watermark embedding aims at, dB (higher = fainter and less robust; bench at 42).
     watermark_psnr: float = Field(default=42.0, ge=30.0, le=60.0)
+    # C2PA manifest (`hegui label apply --c2pa`, extra `hegui[c2pa]`): the signing certificate chain
+    # (PEM, end-entity first; C2PA wants an X.509 chain with a C2PA-usable EKU, not a self-signed
+    # certificate), its private key (PEM) and the algorithm matching the key. Signing is offline
+    # (no timestamp authority), so a manifest is valid only while the certificate is.
+    c2pa_cert_path: Path | None = None
+    c2pa_key_path: Path | None = None
+    c2pa_algorithm: C2PAAlgorithm = "es256"
+    # PEM file of CA certificates whose manifests `verify` reports as "Trusted" (else "Valid" at best).
+    c2pa_trust_anchors: Path | None = None
     # Refuse inputs larger than these instead of exhausting memory.
     max_pixels: int = 100_000_000
     max_bytes: int = 2 * 1024**3

@@ -101,12 +101,13 @@ def label_file(
     label: str = "1",
     as_propagator: bool = False,
     text_cfg: TextLabelConfig | None = None,
+    c2pa: bool = False,
 ) -> Labelled:
     """Label ``src`` into ``dst``; raises LabelError (with the reason) and writes nothing on failure."""
     data = _read(src, labeller)
     out, name, info, lab = label_bytes(
         data, src.name, labeller, explicit=explicit, implicit=implicit, watermark=watermark,
-        style=style, label=label, as_propagator=as_propagator, text_cfg=text_cfg, src=src,
+        style=style, label=label, as_propagator=as_propagator, text_cfg=text_cfg, src=src, c2pa=c2pa,
     )  # fmt: skip
     _atomic_write(dst, out, src.stat().st_mode & 0o777)
     return Labelled(str(src), str(dst), name, info, lab)
@@ -125,12 +126,22 @@ def label_bytes(
     as_propagator: bool = False,
     text_cfg: TextLabelConfig | None = None,
     src: Path | None = None,
+    c2pa: bool = False,
 ) -> tuple[bytes, str, dict[str, Any] | None, dict[str, str]]:
     """Label in memory (the gateway's path): explicit label, then watermark, then the signed
-    implicit label (whose content digest therefore covers the final pixels). Returns the bytes, the
-    format name, what the explicit/watermark steps did, and the implicit label's fields."""
+    implicit label (whose content digest therefore covers the final pixels), then (``c2pa``) the
+    signed C2PA manifest carrying the same label, last because its hard binding covers every other
+    byte. Returns the bytes, the format name, what the explicit/watermark/C2PA steps did, and the
+    implicit label's fields."""
     labeller.check_size(data)
     h = detect(data, filename)
+    if c2pa:
+        from hegui.labels import c2pa_manifest
+
+        if not implicit:
+            raise LabelError("--c2pa carries the metadata label: it cannot be combined with --no-implicit")
+        if not c2pa_manifest.available():
+            raise c2pa_manifest.C2PAUnavailable(c2pa_manifest.INSTALL_HINT)
     out = data
     info: dict[str, Any] | None = None
     if explicit:
@@ -151,7 +162,26 @@ def label_bytes(
         out, label_obj = labeller.apply(out, filename, label=label, produce_id=produce_id,
                                         as_propagator=as_propagator, style=style)  # fmt: skip
         lab = label_obj.to_dict()
+        if c2pa:
+            out = _c2pa(out, filename, h.name, label_obj, labeller)
+            info = {**(info or {}), "c2pa": {"assertion": "hegui.aigc.gb45438",
+                                             "algorithm": labeller.config.c2pa_algorithm}}  # fmt: skip
     return out, h.name, info, lab
+
+
+def _c2pa(data: bytes, filename: str, fmt: str, label, labeller: Labeller) -> bytes:
+    """Embed the C2PA manifest, then prove the metadata label still verifies (its content digest
+    must leave the C2PA store out; fail closed for a format where it does not)."""
+    from hegui.labels import c2pa_manifest
+
+    out = c2pa_manifest.embed(data, fmt, label, labeller.config, title=Path(filename).name)
+    v = verify(out, filename, labeller.signer)
+    if v.content != "match" or v.signature != "valid" or len(v.labels) != 1:
+        raise LabelError(
+            f"embedding the C2PA manifest in this {fmt} file would break the metadata label "
+            f"(content {v.content}, signature {v.signature}); not written"
+        )
+    return out
 
 
 def _watermark(data: bytes, h, labeller: Labeller, as_propagator: bool) -> tuple[bytes, str, dict[str, Any]]:
@@ -194,9 +224,15 @@ def verify_file(
     check_explicit: bool = False,
     watermark_key: str | None = None,
     max_pixels: int = 100_000_000,
+    c2pa: bool | None = None,
+    c2pa_trust_anchors: Path | None = None,
+    label_text: str | None = None,
 ) -> Verification:
     """Verify one file's implicit label; with ``watermark_key`` also look for the invisible
-    watermark in images (``hegui.labels.watermark.DEFAULT_KEY`` for hegui's public default)."""
+    watermark in images (``hegui.labels.watermark.DEFAULT_KEY`` for hegui's public default).
+    ``c2pa``: None reads a C2PA manifest when c2pa-python is installed; True also requires one
+    (and says so when the extra is missing); False skips it. With ``check_explicit`` images are
+    searched for the visible label ``label_text`` (hegui's badge)."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -215,9 +251,70 @@ def verify_file(
     )
     if check_explicit and audio_only:
         _check_audio_cue(path, v)
+    if check_explicit and v.format in ("png", "jpeg", "webp", "tiff", "gif"):
+        check_visible_label(data, v, label_text, max_pixels)
+    if c2pa is not False:
+        check_c2pa(data, v, required=bool(c2pa), trust_anchors=c2pa_trust_anchors)
     if watermark_key is not None and v.format in ("png", "jpeg", "webp", "tiff", "gif"):
         check_watermark(data, v, watermark_key, max_pixels)
     return v
+
+
+def check_c2pa(data: bytes, v: Verification, required: bool, trust_anchors: Path | None = None) -> None:
+    """Report the C2PA manifest: its validation state, the AIGC label in it and whether that is the
+    metadata label. An invalid manifest, or one whose AIGC label differs from the metadata label,
+    makes the file non-conforming (one of the two was altered or copied)."""
+    from hegui.labels import c2pa_manifest
+
+    if not c2pa_manifest.available():
+        if required:
+            v.problems.append(f"cannot check the C2PA manifest: {c2pa_manifest.INSTALL_HINT}")
+            v.conforms = False
+        return
+    if v.format is None:
+        return
+    try:
+        m = c2pa_manifest.read(data, v.format, trust_anchors)
+    except LabelError as e:
+        v.problems.append(str(e))
+        v.conforms = False
+        return
+    if m is None:
+        if required:
+            v.problems.append("no C2PA manifest in the file")
+            v.conforms = False
+        return
+    if m["validation_state"] not in ("Valid", "Trusted"):
+        v.problems.append(f"the C2PA manifest does not validate ({', '.join(m['failures']) or 'invalid'})")
+        v.conforms = False
+    elif m["validation_state"] == "Valid":
+        v.warnings.append(
+            "the C2PA signer is not in labels.c2pa_trust_anchors (manifest intact, signer unknown)"
+        )
+    meta = next((lab.fields for lab in v.labels if lab.fields), None)
+    if m["aigc"] is None:
+        m["matches_metadata_label"] = None
+        v.warnings.append("the C2PA manifest carries no AIGC label (not written by hegui)")
+    else:
+        m["matches_metadata_label"] = meta is not None and m["aigc"] == meta
+        if meta is not None and not m["matches_metadata_label"]:
+            v.problems.append("the AIGC label in the C2PA manifest differs from the metadata label")
+            v.conforms = False
+    v.c2pa = m
+
+
+def check_visible_label(data: bytes, v: Verification, text: str | None, max_pixels: int) -> None:
+    """Look for hegui's visible badge (Measures Art. 6(3): platforms check explicit labels)."""
+    from hegui.labels.explicit.detect import detect_badge
+
+    try:
+        found = detect_badge(data, text, max_pixels=max_pixels)
+    except LabelError as e:
+        v.warnings.append(f"could not look for the visible label: {e}")
+        return
+    v.explicit["image_label"] = found
+    if not found["found"]:
+        v.warnings.append("no visible AI label (hegui's badge) found on an edge or corner")
 
 
 def check_watermark(data: bytes, v: Verification, key: str, max_pixels: int) -> None:

@@ -148,6 +148,8 @@ class Verification:
     explicit: dict[str, Any] = field(default_factory=dict)
     # Invisible watermark found in an image (payload, confidence, matches_produce_id), when checked.
     watermark: dict[str, Any] | None = None
+    # C2PA manifest found (validation state, the AIGC label inside, matches the metadata label).
+    c2pa: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -128,10 +128,11 @@ def _label_seg(value: str, style: str) -> bytes:
 
 
 def content(data: bytes) -> Iterable[bytes]:
-    """Every segment but APP1 (EXIF and XMP), then the scans."""
+    """Every segment but APP1 (EXIF and XMP) and the APP11 JUMBF segments of a C2PA manifest
+    (embedded after the label), then the scans."""
     segs, rest = segments(data)
     for marker, payload in segs:
-        if marker != 0xE1:
+        if marker != 0xE1 and not (marker == 0xEB and payload.startswith(b"JP")):
             yield bytes([marker]) + payload
     yield rest
 

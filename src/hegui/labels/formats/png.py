@@ -101,9 +101,10 @@ def write(data: bytes, value: str, style: str = "xmp") -> bytes:
 
 
 def content(data: bytes) -> Iterable[bytes]:
-    """Every chunk but the textual ones (where labels and other metadata live)."""
+    """Every chunk but the textual ones (where labels and other metadata live) and the C2PA
+    manifest store (``caBX``), which is embedded after the label (see hegui.labels.c2pa_manifest)."""
     for typ, body in chunks(data):
-        if typ not in _TEXT:
+        if typ not in _TEXT and typ != b"caBX":
             yield typ + body
 
 

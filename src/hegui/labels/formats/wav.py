@@ -22,7 +22,7 @@ def write(data: bytes, value: str) -> bytes:
 
 def content(data: bytes) -> Iterable[bytes]:
     for cid, p in riff.chunks(data, FORM):
-        if cid != b"AIGC":
+        if cid not in (b"AIGC", b"C2PA"):  # C2PA: the manifest store, embedded after the label
             yield cid + p
 
 

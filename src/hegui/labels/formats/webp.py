@@ -52,7 +52,7 @@ def write(data: bytes, value: str) -> bytes:
 
 def content(data: bytes) -> Iterable[bytes]:
     for cid, p in riff.chunks(data, FORM):
-        if cid not in (b"XMP ", b"VP8X"):
+        if cid not in (b"XMP ", b"VP8X", b"C2PA"):  # C2PA: the manifest store, embedded last
             yield cid + p
 
 
