@@ -33,6 +33,58 @@ def test_featurize_batch_rows_are_unit_norm() -> None:
         assert abs(float(np.sum(v**2)) - 1.0) < 1e-5
 
 
+def _random_texts(n: int, seed: int = 7) -> list[str]:
+    """Mixed scripts, emoji (astral), lone and paired surrogates, NUL, empty and 1–2 character texts."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = (
+        [chr(c) for c in range(0x4E00, 0x4E00 + 300)] + list("abcXYZ 0123456789,.!?\n\t\x00")
+        + ["😀", "👍", "🏽", "\U0010ffff", "\ud800", "\udfff", "\ud83d", "\ude00", "\ufffd", "é", "ß"]
+    )
+    out: list[str] = []
+    for _ in range(n):
+        k = rng.choice([0, 0, 1, 2, 3, rng.randint(4, 40), rng.randint(40, 600)])
+        out.append("".join(rng.choice(alphabet) for _ in range(k)))
+    return out
+
+
+@pytest.mark.parametrize(
+    "spec", [FeatureSpec(), SPEC, FeatureSpec(2, 3, 1 << 19), FeatureSpec(1, 1, 1 << 4), FeatureSpec(3, 5, 1 << 30)]
+)
+def test_batch_featurisation_is_bit_identical_to_per_text_hashing(spec: FeatureSpec) -> None:
+    # The batched path must give every row exactly hashed_ngrams(text): the shipped model's
+    # weights are indexed by these buckets. (1 << 30 buckets: chunks of 3 rows.)
+    texts = _random_texts(3000)
+    indptr, idx, vals = featurize_batch(texts, spec)
+    assert indptr.dtype == idx.dtype == np.int64 and vals.dtype == np.float32
+    for i, t in enumerate(texts):
+        want = hashed_ngrams(t, spec)
+        assert np.array_equal(idx[indptr[i] : indptr[i + 1]], want), (i, t)
+        if want.size:
+            assert np.all(vals[indptr[i] : indptr[i + 1]] == np.float32(1.0 / np.sqrt(want.size)))
+    for edge in ([], [""], ["", ""], ["a"], ["\ud800"], ["ab", "", "c"]):
+        ip, ix, _ = featurize_batch(edge, spec)
+        assert ip.shape == (len(edge) + 1,)
+        assert np.array_equal(ix, np.concatenate([hashed_ngrams(t, spec) for t in edge] or [np.zeros(0, np.int64)]))
+
+
+def test_shipped_model_scores_are_unchanged_by_the_fast_path() -> None:
+    # Reference: the original per-text featurisation and gather-multiply-reduceat, in float32.
+    from hegui.detect.classifier.detector import default_model_path
+
+    model = ClassifierModel.load(default_model_path())
+    texts = _random_texts(1500, seed=11)
+    rows = [hashed_ngrams(t, model.spec) for t in texts]
+    logits = np.broadcast_to(model.bias, (len(texts), len(model.heads))).copy()
+    for i, r in enumerate(rows):
+        if r.size:
+            scale = np.float32(1.0 / np.sqrt(r.size))
+            logits[i] += np.add.reduceat(model.weights[r] * scale, [0], axis=0)[0]
+    want = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+    assert np.array_equal(model.probabilities(texts), want)
+
+
 def test_bad_spec_is_rejected() -> None:
     with pytest.raises(ValueError):
         FeatureSpec(1, 3, 1000)
