@@ -187,3 +187,23 @@ def test_missing_extra_and_bad_config(env: Path, monkeypatch: pytest.MonkeyPatch
     assert code == 0 and row["conforms"]  # not asked for: no problem
     code, [row] = _verify(str(env / "out" / "a.png"), "--c2pa")
     assert code == 1 and any("hegui[c2pa]" in p for p in row["problems"])
+
+
+def test_platform_propagates_and_keeps_producer_manifest_as_parent(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import c2pa
+
+    src = make_sample("a.jpg", env / "in")
+    assert runner.invoke(app, ["label", "apply", str(src), "-o", str(env / "o1"), "--c2pa"]).exit_code == 0
+    monkeypatch.setenv("HEGUI_LABELS__PROVIDER_CODE", "002PLATFORM")
+    r = runner.invoke(app, ["label", "apply", str(env / "o1" / "a.jpg"), "-o", str(env / "o2"),
+                            "--c2pa", "--propagate"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    code, [row] = _verify(str(env / "o2" / "a.jpg"), "--c2pa")
+    assert code == 0 and row["conforms"], row["problems"]
+    m = row["c2pa"]
+    assert m["aigc"]["ContentPropagator"] == "002PLATFORM" and m["aigc"]["ContentProducer"] == "001C2PATEST"
+    assert m["matches_metadata_label"] and m["parent_ingredients"] == 1
+    with c2pa.Reader(str(env / "o2" / "a.jpg")) as rd:
+        assert len(json.loads(rd.json())["manifests"]) == 2  # the producer's manifest is still there

@@ -29,6 +29,7 @@ from hegui.labels.config import LabelsConfig
 
 ASSERTION = "hegui.aigc.gb45438"
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+PARENT_ID = "hegui-parent"
 INSTALL_HINT = "C2PA needs the optional extra: pip install 'hegui[c2pa]' (the c2pa-python package)"
 # hegui format name → the MIME type c2pa-python takes.
 MIME = {
@@ -65,9 +66,17 @@ def _lib():
     return c2pa
 
 
-def manifest_definition(label: AIGCLabel, title: str, mime: str) -> dict[str, Any]:
-    """The manifest: created by a trained model, plus the AIGC label as a custom assertion."""
+def manifest_definition(label: AIGCLabel, title: str, mime: str, edit: bool = False) -> dict[str, Any]:
+    """The manifest: created by a trained model, plus the AIGC label as a custom assertion. For a
+    file that arrived with a manifest (a platform passing content on, ``edit``), the input is the
+    parent ingredient and the actions say it was opened and its metadata edited."""
     from hegui import __version__
+
+    if edit:
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_ID]}},
+                   {"action": "c2pa.edited.metadata", "digitalSourceType": TRAINED}]  # fmt: skip
+    else:
+        actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED}]
 
     return {
         "claim_generator_info": [{"name": "hegui", "version": __version__}],
@@ -76,7 +85,7 @@ def manifest_definition(label: AIGCLabel, title: str, mime: str) -> dict[str, An
         "assertions": [
             {
                 "label": "c2pa.actions",
-                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TRAINED}]},
+                "data": {"actions": actions},
             },
             {"label": ASSERTION, "data": {"AIGC": label.to_dict()}},
         ],
@@ -92,8 +101,12 @@ def _read_pem(path: Path | None, what: str) -> bytes:
         raise LabelError(f"cannot read labels.{what} {path}: {e.strerror}") from None
 
 
-def embed(data: bytes, fmt: str, label: AIGCLabel, cfg: LabelsConfig, title: str = "") -> bytes:
-    """``data`` with a signed C2PA manifest carrying ``label``; raises LabelError with the reason."""
+def embed(
+    data: bytes, fmt: str, label: AIGCLabel, cfg: LabelsConfig, title: str = "", parent: bytes | None = None
+) -> bytes:
+    """``data`` with a signed C2PA manifest carrying ``label``; raises LabelError with the reason.
+    ``parent``: the file as received, when it carried a C2PA manifest; it becomes the parent
+    ingredient so the producer's manifest stays in the history instead of being dropped."""
     c2pa = _lib()
     mime = MIME.get(fmt)
     if mime is None:
@@ -102,7 +115,12 @@ def embed(data: bytes, fmt: str, label: AIGCLabel, cfg: LabelsConfig, title: str
     key = _read_pem(cfg.c2pa_key_path, "c2pa_key_path")
     try:
         signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(cfg.c2pa_algorithm.encode(), cert, key, None))
-        builder = c2pa.Builder(manifest_definition(label, title or f"generated.{fmt}", mime))
+        title = title or f"generated.{fmt}"
+        builder = c2pa.Builder(manifest_definition(label, title, mime, edit=parent is not None))
+        if parent is not None:
+            builder.add_ingredient(
+                {"title": title, "relationship": "parentOf", "label": PARENT_ID}, mime, io.BytesIO(parent)
+            )
         out = io.BytesIO()
         builder.sign(signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as e:
@@ -117,6 +135,22 @@ def _context(anchors: bytes | None):
         return None
     settings = {"verify": {"verify_trust": True}, "trust": {"trust_anchors": anchors.decode()}}
     return c2pa.Context(settings=c2pa.Settings.from_json(json.dumps(settings)))
+
+
+def has_manifest(data: bytes, fmt: str) -> bool:
+    """Whether ``data`` carries a C2PA manifest store (valid or not)."""
+    c2pa = _lib()
+    mime = MIME.get(fmt)
+    if mime is None:
+        return False
+    try:
+        reader = c2pa.Reader.try_create(mime, io.BytesIO(data))
+    except c2pa.C2paError:
+        return True  # a store is there, just not readable: still keep it as the parent
+    if reader is None:
+        return False
+    reader.close()
+    return True
 
 
 def read(data: bytes, fmt: str, trust_anchors: Path | None = None) -> dict[str, Any] | None:
@@ -158,6 +192,7 @@ def read(data: bytes, fmt: str, trust_anchors: Path | None = None) -> dict[str, 
         elif str(a.get("label", "")).startswith("c2pa.actions"):
             for act in (a.get("data") or {}).get("actions", []):
                 source = source or act.get("digitalSourceType")
+    parents = [i.get("title") for i in manifest.get("ingredients", []) if i.get("relationship") == "parentOf"]
     sig = manifest.get("signature_info") or {}
     return {
         "present": True,
@@ -169,4 +204,5 @@ def read(data: bytes, fmt: str, trust_anchors: Path | None = None) -> dict[str, 
         "issuer": sig.get("issuer"),
         "common_name": sig.get("common_name"),
         "claim_generator": (manifest.get("claim_generator_info") or [{}])[0].get("name"),
+        "parent_ingredients": len(parents),
     }

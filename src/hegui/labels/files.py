@@ -163,18 +163,20 @@ def label_bytes(
                                         as_propagator=as_propagator, style=style)  # fmt: skip
         lab = label_obj.to_dict()
         if c2pa:
-            out = _c2pa(out, filename, h.name, label_obj, labeller)
+            out = _c2pa(out, filename, h.name, label_obj, labeller, original=data)
             info = {**(info or {}), "c2pa": {"assertion": "hegui.aigc.gb45438",
                                              "algorithm": labeller.config.c2pa_algorithm}}  # fmt: skip
     return out, h.name, info, lab
 
 
-def _c2pa(data: bytes, filename: str, fmt: str, label, labeller: Labeller) -> bytes:
+def _c2pa(data: bytes, filename: str, fmt: str, label, labeller: Labeller, original: bytes) -> bytes:
     """Embed the C2PA manifest, then prove the metadata label still verifies (its content digest
-    must leave the C2PA store out; fail closed for a format where it does not)."""
+    must leave the C2PA store out; fail closed for a format where it does not). An ``original``
+    that arrived with a manifest becomes the new manifest's parent ingredient."""
     from hegui.labels import c2pa_manifest
 
-    out = c2pa_manifest.embed(data, fmt, label, labeller.config, title=Path(filename).name)
+    parent = original if c2pa_manifest.has_manifest(original, fmt) else None
+    out = c2pa_manifest.embed(data, fmt, label, labeller.config, title=Path(filename).name, parent=parent)
     v = verify(out, filename, labeller.signer)
     if v.content != "match" or v.signature != "valid" or len(v.labels) != 1:
         raise LabelError(
