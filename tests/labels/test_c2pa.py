@@ -88,7 +88,7 @@ def _verify(*args: str) -> tuple[int, list[dict]]:
     return r.exit_code, [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
 
 
-@pytest.mark.parametrize("name", ["a.png", "a.jpg", "a.webp", "a.wav"])
+@pytest.mark.parametrize("name", ["a.png", "a.jpg", "a.webp", "a.tif", "a.wav", "a.mp3", "v.mp4", "d.pdf"])
 def test_apply_c2pa_then_verify_both_labels(env: Path, name: str) -> None:
     src = make_sample(name, env / "in")
     r = runner.invoke(app, ["label", "apply", str(src), "--out", str(env / "out"), "--c2pa", "--json"])
@@ -207,3 +207,10 @@ def test_platform_propagates_and_keeps_producer_manifest_as_parent(
     assert m["matches_metadata_label"] and m["parent_ingredients"] == 1
     with c2pa.Reader(str(env / "o2" / "a.jpg")) as rd:
         assert len(json.loads(rd.json())["manifests"]) == 2  # the producer's manifest is still there
+
+
+def test_format_where_the_label_would_break_is_refused(env: Path) -> None:
+    src = make_sample("a.gif", env / "in")  # c2pa rewrites GIF blocks our digest covers
+    r = runner.invoke(app, ["label", "apply", str(src), "-o", str(env / "out"), "--c2pa"])
+    assert r.exit_code == 1 and "would break the metadata label" in r.output
+    assert not (env / "out" / "a.gif").exists()
