@@ -40,14 +40,15 @@ class LabelsConfig(BaseModel):
     watermark_key: str | None = None
     # PSNR the watermark embedding aims at, dB (higher = fainter and less robust; bench at 42).
     watermark_psnr: float = Field(default=42.0, ge=30.0, le=60.0)
-    # C2PA manifest (`hegui label apply --c2pa`, extra `hegui[c2pa]`): the signing certificate chain
-    # (PEM, end-entity first; C2PA wants an X.509 chain with a C2PA-usable EKU, not a self-signed
-    # certificate), its private key (PEM) and the algorithm matching the key. Signing is offline
-    # (no timestamp authority), so a manifest is valid only while the certificate is.
+    # C2PA manifest (`label apply --c2pa`, extra hegui[c2pa]): PEM certificate chain, end-entity
+    # first (not self-signed; C2PA-usable EKU such as emailProtection). Signing is offline (no
+    # timestamp authority): a manifest validates only while the certificate does.
     c2pa_cert_path: Path | None = None
+    # PEM private key of the C2PA signing certificate.
     c2pa_key_path: Path | None = None
+    # C2PA signature algorithm; must match the key (es256/384/512: EC, ps256/384/512: RSA, ed25519).
     c2pa_algorithm: C2PAAlgorithm = "es256"
-    # PEM file of CA certificates whose manifests `verify` reports as "Trusted" (else "Valid" at best).
+    # PEM CA certificates whose C2PA manifests `verify` reports as "Trusted" (else "Valid" at best).
     c2pa_trust_anchors: Path | None = None
     # Refuse inputs larger than these instead of exhausting memory.
     max_pixels: int = 100_000_000
