@@ -214,3 +214,17 @@ def test_format_where_the_label_would_break_is_refused(env: Path) -> None:
     r = runner.invoke(app, ["label", "apply", str(src), "-o", str(env / "out"), "--c2pa"])
     assert r.exit_code == 1 and "would break the metadata label" in r.output
     assert not (env / "out" / "a.gif").exists()
+
+
+def test_truncated_files(env: Path) -> None:
+    src = make_sample("a.png", env / "in")
+    assert runner.invoke(app, ["label", "apply", str(src), "-o", str(env / "out"), "--c2pa"]).exit_code == 0
+    signed = (env / "out" / "a.png").read_bytes()
+    cut = env / "cut.png"
+    cut.write_bytes(signed[: len(signed) // 2])  # the manifest store survives, the pixels do not
+    code, [row] = _verify(str(cut))
+    assert code == 1 and row["c2pa"]["validation_state"] == "Invalid"
+    plain = env / "plain.png"
+    plain.write_bytes(src.read_bytes()[:40])  # no manifest at all: only the metadata check speaks
+    code, [row] = _verify(str(plain))
+    assert code == 1 and row["c2pa"] is None and row["problems"]

@@ -188,9 +188,11 @@ def read(data: bytes, fmt: str, trust_anchors: Path | None = None) -> dict[str, 
             state = reader.get_validation_state()
             results = reader.get_validation_results() or {}
     except c2pa.C2paError as e:
+        if b"jumb" not in data or b"c2pa" not in data:
+            return None  # a damaged file without a manifest store: the metadata check reports it
         return {"present": True, "validation_state": "Invalid", "trusted": False,
-                "failures": [f"unreadable: {str(e)[:200]}"],
-                "aigc": None, "digital_source_type": None}  # fmt: skip
+                "failures": [f"unreadable: {str(e)[:200]}"], "aigc": None,
+                "digital_source_type": None}  # fmt: skip
     codes = [f.get("code", "?") for f in (results.get("activeManifest") or {}).get("failure", [])]
     # An unknown signer is not a broken manifest: it is what "Valid" (vs "Trusted") already says.
     failures = [c for c in codes if c != "signingCredential.untrusted"]
