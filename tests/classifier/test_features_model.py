@@ -63,7 +63,8 @@ def test_batch_featurisation_is_bit_identical_to_per_text_hashing(spec: FeatureS
         assert np.array_equal(idx[indptr[i] : indptr[i + 1]], want), (i, t)
         if want.size:
             assert np.all(vals[indptr[i] : indptr[i + 1]] == np.float32(1.0 / np.sqrt(want.size)))
-    for edge in ([], [""], ["", ""], ["a"], ["\ud800"], ["ab", "", "c"]):
+    long = "长文本" * 800  # over the batched path's minimum, so both paths see every edge case
+    for edge in ([], [""], ["", ""], ["a"], ["\ud800"], ["ab", "", "c"], [long, "", "a"], ["", "\ud800", long, "ab"]):
         ip, ix, _ = featurize_batch(edge, spec)
         assert ip.shape == (len(edge) + 1,)
         assert np.array_equal(ix, np.concatenate([hashed_ngrams(t, spec) for t in edge] or [np.zeros(0, np.int64)]))
