@@ -70,3 +70,14 @@ def test_foreign_and_garbled_codes() -> None:
     lab = first_write("001A").with_fields(ReservedCode1="e862483430d978cbf828b8b24296ef9328d843a0")
     assert integrity.check(lab, {}, None).signature == "foreign"
     assert integrity.parse_code("hg1.nope.00.AA") is None
+
+
+def test_sm2_public_key_starting_with_04_verifies() -> None:
+    # gmssl strips a leading "04" (and any 0/4 after it) from public keys; 1 key in 256 has an x
+    # coordinate starting 04… — private key 0x0b is one of them.
+    s = integrity.SM2Signer.from_private(f"{11:064x}")
+    assert s.public_hex.startswith("04")
+    sig = s.sign(b"label")
+    assert s.verify(b"label", sig) and not s.verify(b"other", sig)
+    pub_only = integrity.SM2Signer(None, s.public_hex)
+    assert pub_only.verify(b"label", sig)

@@ -68,6 +68,10 @@ class SM2Signer:
         from gmssl import sm2
 
         self._sm2 = sm2.CryptSM2(private_key=private_hex or "", public_key=public_hex)
+        # gmssl does public_key.lstrip("04") when the key starts with "04", eating the leading
+        # digits of an x coordinate that begins 04… (1 key in 256: every signature then fails to
+        # verify). Our keys never carry the 04 prefix, so set the coordinates as given.
+        self._sm2.public_key = public_hex
         self.public_hex = public_hex
 
     @classmethod
