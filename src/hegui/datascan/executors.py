@@ -113,15 +113,31 @@ def run_local(
             if on_done:
                 on_done(s)
     except KeyboardInterrupt:
-        ex.shutdown(wait=False, cancel_futures=True)
+        _abandon(ex)
         raise ScanInterrupted(
             "已中断，已完成的分片已保存；重新运行同一命令即可续扫。 Interrupted; finished shards are saved, rerun to resume."
         ) from None
     except BaseException:
-        ex.shutdown(wait=False, cancel_futures=True)
+        _abandon(ex)
         raise
     ex.shutdown(wait=True)
     return len(pending)
+
+
+def _abandon(ex: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool after a failure and wait until its manager thread is gone.
+
+    ``shutdown(wait=False)`` alone leaves that thread running, holding locks; the next scan in this
+    process forks its workers while the thread holds one, and a child then waits on it for ever
+    (seen as a hung ``test_crash_then_resume``). Terminating the workers ends their work at once;
+    the joined shutdown then returns quickly.
+    """
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # shutdown() forgets them
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    ex.shutdown(wait=True)
 
 
 # -- Ray Data ----------------------------------------------------------------------------------
