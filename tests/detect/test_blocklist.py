@@ -54,3 +54,49 @@ def test_guard_blocks_with_the_policy(det):
     v = Guard([det], "interim-2023").check("这是回答：" + ENTRY, "output")
     assert v.blocked and v.risks == ["hg.blocklist"]
     assert Guard([det], "interim-2023").check("普通的回答。", "output").action.value == "allow"
+
+
+class _Source:
+    """A store stand-in that counts how often the detector asks for the version."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, str]] = []
+        self.version_calls = 0
+
+    def version(self) -> object:
+        self.version_calls += 1
+        return (len(self.entries), max((i for i, _ in self.entries), default=0))
+
+    def rows(self) -> list[tuple[int, str]]:
+        return list(self.entries)
+
+
+def test_background_refresh_keeps_the_store_off_the_check_path():
+    import time
+
+    from hegui.detect.blocklist import canonical
+    from hegui.text import normalize
+
+    src = _Source()
+    det = BlocklistDetector(source=src, refresh_s=0.05)
+    assert det.start_refresher()
+    try:
+        text = normalize("某某公司的产品含有致癌物质，千万不要购买")
+        assert det.detect(text) == []  # first check loads once (stale at start)
+        src.entries.append((1, canonical("某某公司的产品含有致癌物质")))
+        deadline = time.monotonic() + 5
+        while not det.detect(text) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert det.detect(text)  # another worker's uphold arrives within the period, from the thread
+        det.refresh_s = 3600.0  # the thread now sleeps
+        time.sleep(0.2)
+        calls = src.version_calls
+        for _ in range(50):
+            det.detect(text)
+        assert src.version_calls == calls  # no store call on the check path
+        src.entries.append((2, canonical("另一段被投诉并成立的内容")))
+        det.invalidate()
+        assert det.detect(normalize("另一段被投诉并成立的内容"))  # this worker's uphold: at once
+    finally:
+        det.stop_refresher()
+    assert det._refresher is None

@@ -10,12 +10,16 @@ from the index rather than estimated with MinHash: a blocklist holds hundreds to
 entries, and MinHash's Jaccard estimate falls when the copy sits inside a longer answer.
 
 The gateway fills the index from the store (``source``) and reloads it every ``refresh_s`` seconds
-so an uphold in one worker reaches all; the worker that upholds adds the entry at once.
+so an uphold in one worker reaches all; the worker that upholds adds the entry at once. The gateway
+runs that reload in a background thread (`start_refresher`), so a check never waits on the store:
+only after `invalidate` (an uphold in this process) does the next check reload first. Without the
+thread (``refresh_s`` 0, or the detector used outside the gateway) a check reloads when due.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import unicodedata
@@ -25,6 +29,8 @@ from typing import Protocol
 
 from hegui.detect.base import DetectorRegistry, Finding
 from hegui.text import NormalizedText, normalize
+
+log = logging.getLogger("hegui.blocklist")
 
 RISK = "hg.blocklist"
 MIN_CHARS = 4  # shorter entries would block ordinary words
@@ -72,6 +78,10 @@ class BlocklistDetector:
         self._next_local = -1  # ids for entries given in code (negative, never clash with the store's)
         self._version: object = None
         self._loaded_at = 0.0
+        self._stale = True  # reload before the next check (set by `invalidate`)
+        self._reload_lock = threading.Lock()  # one reload at a time (background thread vs. a check)
+        self._refresher: threading.Thread | None = None
+        self._stop = threading.Event()
         for e in entries:
             self.add(e)
 
@@ -103,11 +113,16 @@ class BlocklistDetector:
                 self._grams.setdefault(g, []).append(entry_id)
         return entry_id
 
-    def _reload(self) -> None:
+    def _reload(self, *, force: bool = False) -> None:
         src = self.source
-        if src is None or time.monotonic() - self._loaded_at < self.refresh_s:
+        if src is None or (not force and time.monotonic() - self._loaded_at < self.refresh_s):
             return
-        self._loaded_at = time.monotonic()
+        with self._reload_lock:
+            self._stale = False
+            self._loaded_at = time.monotonic()
+            self._reload_from(src)
+
+    def _reload_from(self, src: Source) -> None:
         version = src.version()
         if version == self._version:
             return
@@ -131,6 +146,31 @@ class BlocklistDetector:
     def invalidate(self) -> None:
         """Reload from the source on the next check (after an uphold in this process)."""
         self._loaded_at = 0.0
+        self._stale = True
+
+    def start_refresher(self) -> bool:
+        """Reload every ``refresh_s`` seconds in a daemon thread instead of inside `detect` (the
+        gateway, at start). No thread when there is no source or ``refresh_s`` is 0 (every check
+        then reloads, as tests want). Returns whether a thread runs."""
+        if self.source is None or self.refresh_s <= 0 or self._refresher is not None:
+            return self._refresher is not None
+        self._stop.clear()
+        self._refresher = threading.Thread(target=self._refresh_loop, name="hegui-blocklist-refresh", daemon=True)
+        self._refresher.start()
+        return True
+
+    def stop_refresher(self, timeout: float = 5.0) -> None:
+        t, self._refresher = self._refresher, None
+        if t is not None:
+            self._stop.set()
+            t.join(timeout)
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            try:
+                self._reload(force=True)
+            except Exception as e:  # store down: keep the current index, try again next period
+                log.error("blocklist refresh failed", extra={"error": type(e).__name__})
 
     def match(self, canon: str) -> list[tuple[int, float]]:
         """(entry id, containment) of the entries ``canon`` matches, best first."""
@@ -145,7 +185,10 @@ class BlocklistDetector:
         return sorted(out, key=lambda x: -x[1])
 
     def detect(self, text: NormalizedText) -> list[Finding]:
-        self._reload()
+        if self._refresher is None:
+            self._reload()
+        elif self._stale:
+            self._reload(force=True)
         if not len(self):
             return []
         found = self.match(canonical_of(text))

@@ -103,9 +103,15 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purger = asyncio.create_task(_purge_loop(st)) if settings.audit.purge_interval_s else None
         texts = asyncio.create_task(texts_loop(st)) if settings.console.enabled else None
+        # The blocklist reloads from the store in its own thread, not on the request path.
+        blocklist = st.services.blocklist if st.services is not None else None
+        if blocklist is not None:
+            blocklist.start_refresher()
         try:
             yield
         finally:
+            if blocklist is not None:
+                blocklist.stop_refresher()
             if purger:
                 purger.cancel()
             if texts:
