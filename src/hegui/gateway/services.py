@@ -15,14 +15,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from hegui.complaints.service import StoreSource
 from hegui.detect.blocklist import BlocklistDetector
 from hegui.enforcement import service as enforcement
 from hegui.enforcement.service import Thresholds
 from hegui.gateway.errors import GatewayError, store_failed
-from hegui.gateway.state import GatewayState, RequestContext, log
+from hegui.gateway.state import GatewayState, RequestContext, in_thread, log
 from hegui.identity import service as identity
 from hegui.identity.providers import IdVerifier, MemorySender, SmsSender, make_sender, make_verifier
 from hegui.notices import texts
@@ -64,7 +63,7 @@ def applies(ctx: RequestContext) -> bool:
 async def _store(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run a store call in a thread; a store failure refuses the request (fail closed)."""
     try:
-        return await run_in_threadpool(lambda: fn(*args, **kwargs))
+        return await in_thread(fn, *args, **kwargs)
     except GatewayError:
         raise
     except Exception as e:
