@@ -74,11 +74,18 @@ def create_key(
 def lookup(factory: sessionmaker[Session], secret_key: bytes, api_key: str) -> KeyInfo | None:
     """The live key record for ``api_key``, or None (unknown or revoked)."""
     h = _hash(secret_key, api_key)
+    t = ApiKey.__table__
     with factory() as session:
+        # A Core row, not an ORM object: this runs on every request, and loading an identity-mapped
+        # instance costs more than the query.
         row = session.execute(
-            select(ApiKey).where(ApiKey.key_hash == h, ApiKey.revoked_at.is_(None))
-        ).scalar_one_or_none()
-        return _info(row) if row is not None else None
+            select(t.c.id, t.c.user, t.c.role, t.c.rate_limit_rpm, t.c.prefix, t.c.created_at, t.c.revoked_at)
+            .where(t.c.key_hash == h, t.c.revoked_at.is_(None))
+        ).one_or_none()
+        if row is None:
+            return None
+        return KeyInfo(row.id, row.user, row.role, row.rate_limit_rpm, row.prefix, _utc(row.created_at),  # type: ignore[arg-type]
+                       _utc(row.revoked_at))
 
 
 def list_keys(factory: sessionmaker[Session], *, include_revoked: bool = False) -> list[KeyInfo]:
