@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from hegui.testing import free_port
 
 from .upstream import ScriptedUpstream
 
@@ -27,14 +28,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_assess_through_gateway(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     # The gateway as shipped: default detectors (keywords, PII, classifier) and the default preset.
     env = {**os.environ, "HEGUI_ADMIN_KEY": "hegui-test-admin-key-0123456789", "HEGUI_VAR_DIR": str(tmp_path / "var"),
            "HEGUI_AUDIT__PURGE_INTERVAL_S": "0"}

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from hegui.testing import ThreadedServer
+
 PASSWORD = "correct horse battery staple"
 ADMIN_KEY = "hegui-console-admin-key-0123456789"
 POLICY = """\
@@ -80,38 +82,15 @@ def upstream() -> Iterator[Any]:
         yield up
 
 
-class Server:
+class Server(ThreadedServer):
     """The real gateway (console included) under uvicorn in a thread, on a free port."""
 
     def __init__(self, settings: Any) -> None:
-        import threading
-
-        import uvicorn
-
         from hegui.gateway.app import create_app
 
         self.app = create_app(settings)
         self.state = self.app.state.hegui
-        self.port = scripted.free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
-                                                   access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("gateway did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        super().__init__(self.app, name="gateway", start_timeout_s=20, stop_timeout_s=15)
 
     def user_key(self, user: str) -> str:
         from hegui.store import keys as keystore

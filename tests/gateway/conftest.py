@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from .scripted_upstream import ScriptedUpstream, free_port
+from hegui.testing import ThreadedServer
+
+from .scripted_upstream import ScriptedUpstream
 
 ADMIN_KEY = "hegui-test-admin-key-0123456789"
 POLICY = """\
@@ -63,7 +63,7 @@ class LogCapture(logging.Handler):
         return self.buf.getvalue()
 
 
-class GatewayServer:
+class GatewayServer(ThreadedServer):
     """A real gateway on a free port; ``user_key`` is a fresh user key."""
 
     def __init__(self, settings: Any) -> None:
@@ -73,26 +73,9 @@ class GatewayServer:
         self.settings = settings
         self.app = create_app(settings)
         self.state = self.app.state.hegui
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__(self.app, name="gateway", start_timeout_s=20, stop_timeout_s=15)
         self.url = f"{self.base}/v1"
         self.user_key, _ = keystore.create_key(self.state.factory, self.state.key, "alice")
-        cfg = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error", access_log=False)
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> GatewayServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("gateway did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
 
     def audit_rows(self, request_id: str | None = None, *, wait_kinds: int = 0, timeout: float = 5.0) -> list[Any]:
         """Audit rows (of one request), waiting up to ``timeout`` for ``wait_kinds`` of them."""

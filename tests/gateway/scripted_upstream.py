@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from hegui.testing import ThreadedServer, free_port
+
+__all__ = ["ScriptedUpstream", "free_port"]
 
 ID_CARD = "11010519491231002X"  # valid check digit
 MOBILE = "13812345678"
@@ -102,12 +103,6 @@ def mp3_bytes() -> bytes:
     return _MEDIA["mp3"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _last_text(body: dict[str, Any]) -> str:
     msgs = body.get("messages")
     if isinstance(msgs, list) and msgs:
@@ -119,15 +114,13 @@ def _last_text(body: dict[str, Any]) -> str:
     return " ".join(p) if isinstance(p, list) else str(p or "")
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(ThreadedServer):
     """Start with ``with ScriptedUpstream() as up:``; ``up.url`` is the ``/v1`` base URL."""
 
     def __init__(self, *, slow_s: float = 3.0, delta_chars: int = 3, delay_s: float = 0.0, latency_s: float = 0.0) -> None:
         self.slow_s, self.delta_chars, self.delay_s = slow_s, delta_chars, delay_s
         self.latency_s = latency_s  # a non-streaming answer takes this long (a model's generation time)
         self.received: list[dict[str, Any]] = []
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
         app = Starlette(routes=[
             Route("/v1/chat/completions", self._complete, methods=["POST"]),
             Route("/v1/completions", self._complete, methods=["POST"]),
@@ -136,23 +129,9 @@ class ScriptedUpstream:
             Route("/v1/audio/speech", self._speech, methods=["POST"]),
             Route("/files/image.png", self._image_file, methods=["GET"]),
         ])
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", access_log=False,
-                             lifespan="off", backlog=2048, timeout_keep_alive=30)
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ScriptedUpstream:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("scripted upstream did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+        super().__init__(app, name="scripted upstream", stop_timeout_s=5, lifespan="off", backlog=2048,
+                         timeout_keep_alive=30)
+        self.url = f"{self.base}/v1"
 
     async def _models(self, request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [
