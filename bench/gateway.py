@@ -148,7 +148,11 @@ def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], re
 
 def start(cmd: list[str], env: dict[str, str], log: Path, ready: str) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=log.parent)
-    wait_ready(ready, proc, log)
+    try:
+        wait_ready(ready, proc, log)
+    except RuntimeError:
+        proc.kill()  # not left running behind a failed benchmark
+        raise
     return proc
 
 

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,40 +31,14 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "gateway"))
+sys.path.insert(0, str(ROOT / "bench"))
 from scripted_upstream import free_port  # noqa: E402
+
+from gateway import pct, start, stop  # noqa: E402  (bench/gateway.py: same process handling)
 
 HEGUI = str(Path(sys.executable).parent / "hegui")
 KEY = "hegui-bench-admin-key-0123456789"
 PROMPT = "请简要说明一下办理居住证的流程。"
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
-
-
-def start(cmd: list[str], env: dict[str, str], log: Path, ready: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=log.parent)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 120:
-        try:
-            if httpx.get(ready, timeout=1).status_code < 500:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"{cmd} exited: {log.read_text()[-1500:]}")
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"{cmd} not ready")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 async def level(base: str, keys: list[str], conc: int, n: int) -> dict[str, Any]:
