@@ -7,14 +7,16 @@ deterministic, so any executor, any worker count and any resume give the same by
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
+from hegui.datascan import minhash
 from hegui.datascan.readers import Document
-from hegui.datascan.signals import detect_lang, quality
+from hegui.datascan.signals import analyse_batch
 
 
 @dataclass(slots=True)
@@ -115,20 +117,23 @@ class SignalsStep:
         return {"reject_flags": list(self.reject_flags), **self.thresholds}
 
     def __call__(self, records: list[Record]) -> None:
-        for r in records:
-            sig, flags = quality(r.doc.text, **self.thresholds)
-            r.ann["lang"] = detect_lang(r.doc.text) if not r.empty else "und"
+        # The whole batch in one pass over its code points (same values as text by text).
+        results = analyse_batch([r.doc.text for r in records], **self.thresholds)
+        for r, (lang, sig, flags) in zip(records, results, strict=True):
+            r.ann["lang"] = lang
             r.ann["quality"] = sig
             r.ann["flags"] = flags
             r.reasons.extend(f"quality:{f}" for f in flags if f in self.reject_flags)
 
 
 class MinHashStep:
-    """MinHash (rensa, Rust) over character 5-gram shingles, cut into LSH band keys.
+    """MinHash over character n-gram shingles (whitespace removed), cut into LSH band keys.
 
-    12 bands of 10 rows: documents with a shingle Jaccard similarity of about 0.8 or more share a
-    band key with high probability (0.93 at 0.85), pairs at 0.5 only 1 % of the time. The global
-    band index is built once, in document order, by `dedup.assign_duplicates`.
+    The sketch is computed for the whole batch in numpy (`hegui.datascan.minhash`: fast
+    similarity sketching, whose per-bin agreement is the Jaccard similarity, as with classic
+    MinHash). 12 bands of 10 rows: documents with a shingle Jaccard similarity of about 0.8 or
+    more share a band key with high probability (0.93 at 0.85), pairs at 0.5 only 1 % of the
+    time. The global band index is built once, in document order, by `dedup.assign_duplicates`.
     """
 
     name = "minhash"
@@ -140,52 +145,24 @@ class MinHashStep:
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"num_perm": self.num_perm, "bands": self.bands_n, "rows": self.rows, "ngram": self.ngram, "seed": self.seed}
+        # "sketch": band keys of another sketch are not comparable, so a resume must start over.
+        return {"num_perm": self.num_perm, "bands": self.bands_n, "rows": self.rows, "ngram": self.ngram,
+                "seed": self.seed, "sketch": minhash.SKETCH}
 
     def __call__(self, records: list[Record]) -> None:
-        import numpy as np
-        import rensa
-
-        n = self.ngram
-        todo: list[Record] = []
-        shingle_sets: list[list[str]] = []
         for r in records:
-            text = "".join(r.doc.text.split())  # whitespace does not make a document different
             r.bands = []
-            if len(text) >= n:
-                todo.append(r)
-                # A minimum ignores order and repeats: no set needed (rensa hashes faster than a set dedups).
-                shingle_sets.append([text[i : i + n] for i in range(len(text) - n + 1)])
-        if not todo:
+        if not records:
             return
-        # One RMinHash per document. Not rensa's bulk `digests_from_token_sets`: it runs on a
-        # thread pool that deadlocks in a worker forked after the parent used it.
-        digests = []
-        for shingles in shingle_sets:
-            m = rensa.RMinHash(num_perm=self.num_perm, seed=self.seed)
-            try:
-                m.update(shingles)
-            except UnicodeEncodeError:  # a lone surrogate (a "\ud800" escape in JSON) cannot be UTF-8
-                m = rensa.RMinHash(num_perm=self.num_perm, seed=self.seed)
-                text = shingles[0][:-1] + "".join(sh[-1] for sh in shingles)  # the text back from its shingles
-                text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # each one → U+FFFD
-                m.update([text[i : i + n] for i in range(len(text) - n + 1)])
-            digests.append(m.digest())
-        sigs = np.array(digests, dtype=np.uint64) & np.uint64(0xFFFFFFFF)
-        rows = self.rows
-        # Band b of a document hashes the little-endian bytes of (b, its `rows` digest values).
-        packed = np.empty((len(todo), self.bands_n, rows + 1), dtype="<u4")
-        packed[:, :, 0] = np.arange(self.bands_n, dtype=np.uint32)
-        packed[:, :, 1:] = sigs[:, : self.bands_n * rows].reshape(len(todo), self.bands_n, rows)
-        width = (rows + 1) * 4
-        blake = hashlib.blake2b
-        for r, buf in zip(todo, _chunks(packed.tobytes(), width * self.bands_n), strict=True):
-            r.bands = [int.from_bytes(blake(buf[i : i + width], digest_size=8).digest(), "little")
-                       for i in range(0, len(buf), width)]
-
-
-def _chunks(data: bytes, size: int) -> list[bytes]:
-    return [data[i : i + size] for i in range(0, len(data), size)]
+        h, doc = minhash.shingle_hashes([r.doc.text for r in records], self.ngram, self.seed)
+        if not len(h):
+            return
+        sig = minhash.sketch(h, doc, len(records), self.num_perm, self.seed)
+        has = np.zeros(len(records), dtype=bool)
+        has[doc] = True  # texts with at least one n-gram get band keys
+        keys = minhash.band_keys(sig[has], self.bands_n, self.rows).tolist()
+        for i, k in zip(np.flatnonzero(has).tolist(), keys, strict=True):
+            records[i].bands = k
 
 
 def default_steps(settings: Any | None = None) -> list[Step]:

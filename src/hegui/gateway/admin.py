@@ -56,7 +56,9 @@ async def create_key(request: Request) -> Response:
 @router.delete("/keys/{key_id}")
 async def revoke_key(key_id: int, request: Request) -> Response:
     state = await admin(request)
-    if not await run_in_threadpool(keystore.revoke, state.factory, key_id):
+    revoked = await run_in_threadpool(keystore.revoke, state.factory, key_id)
+    state.keys.forget(key_id)  # refused by this process at once; by others within store.key_cache_s
+    if not revoked:
         raise GatewayError(404, "not_found", "密钥不存在或已吊销", "no such live key")
     return JSONResponse({"id": key_id, "revoked": True})
 

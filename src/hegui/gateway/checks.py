@@ -16,13 +16,19 @@ def bearer(ctx: RequestContext) -> str | None:
 
 
 async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
-    """Attribute the request to a live key, or refuse it (401)."""
+    """Attribute the request to a live key, or refuse it (401). A key seen in the last
+    ``store.key_cache_s`` seconds needs no store call (`KeyCache`)."""
     token = bearer(ctx)
     if not token:
         raise GatewayError(401, "missing_api_key", "缺少 API 密钥（Authorization: Bearer …）",
                            "missing API key (Authorization: Bearer …)")
+    info = state.keys.get(token)
+    count: int | None = None
     try:
-        info, count = await in_thread(_lookup_and_count, state, token)
+        if info is None:
+            info, count = await in_thread(_lookup_and_count, state, ctx, token)
+        elif _count_now(state, ctx, info):
+            count = await in_thread(keystore.hit, state.factory, info.id)
     except Exception as e:
         state.metrics.fail_closed.labels("store").inc()
         raise store_failed() from e
@@ -34,15 +40,27 @@ async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
         ctx.extra["rate_count"] = count
 
 
-def _limit(state: GatewayState, key: keystore.KeyInfo) -> int | None:
-    return key.rate_limit_rpm if key.rate_limit_rpm is not None else state.settings.gateway.rate_limit_rpm
+def rate_limit_of(state: GatewayState, key: keystore.KeyInfo) -> int | None:
+    """The requests per minute ``key`` may make, or None when no limit applies."""
+    if rate_limit not in state.pre_checks:
+        return None
+    return (key.rate_limit_rpm if key.rate_limit_rpm is not None else state.settings.gateway.rate_limit_rpm) or None
 
 
-def _lookup_and_count(state: GatewayState, token: str) -> tuple[keystore.KeyInfo | None, int | None]:
-    """The key, and (when `rate_limit` follows and a limit applies) its request counted in the same
-    worker-thread call: one thread hop per request instead of two."""
-    info = keystore.lookup(state.factory, state.key, token)
-    if info is None or not _limit(state, info) or rate_limit not in state.pre_checks:
+def rate_limited(limit: int) -> GatewayError:
+    return GatewayError(429, "rate_limited", f"请求过于频繁（每分钟 {limit} 次），请稍后再试",
+                        f"too many requests ({limit} per minute); try again shortly", headers={"Retry-After": "60"})
+
+
+def _count_now(state: GatewayState, ctx: RequestContext, key: keystore.KeyInfo) -> bool:
+    return rate_limit_of(state, key) is not None and not state.rate_counted_later(ctx, key)
+
+
+def _lookup_and_count(state: GatewayState, ctx: RequestContext, token: str) -> tuple[keystore.KeyInfo | None, int | None]:
+    """The key, and (when `rate_limit` follows, a limit applies and no later check counts it) its
+    request counted in the same worker-thread call: one thread hop per request instead of two."""
+    info = state.keys.lookup(state.factory, token)
+    if info is None or not _count_now(state, ctx, info):
         return info, None
     return info, keystore.hit(state.factory, info.id)
 
@@ -51,8 +69,8 @@ async def rate_limit(state: GatewayState, ctx: RequestContext) -> None:
     """Requests per minute per key, counted in the store so all workers share one budget."""
     if ctx.key is None:
         return
-    limit = _limit(state, ctx.key)
-    if not limit:
+    limit = rate_limit_of(state, ctx.key)
+    if limit is None or state.rate_counted_later(ctx, ctx.key):
         return
     try:
         count = ctx.extra.pop("rate_count", None)
@@ -62,8 +80,7 @@ async def rate_limit(state: GatewayState, ctx: RequestContext) -> None:
         state.metrics.fail_closed.labels("store").inc()
         raise store_failed() from e
     if count > limit:
-        raise GatewayError(429, "rate_limited", f"请求过于频繁（每分钟 {limit} 次），请稍后再试",
-                           f"too many requests ({limit} per minute); try again shortly", headers={"Retry-After": "60"})
+        raise rate_limited(limit)
 
 
 async def require_admin(state: GatewayState, ctx: RequestContext) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from hegui.audit import AuditEntry, append
+from hegui.audit import AuditEntry
 from hegui.gateway.errors import GatewayError, moderation_failed, store_failed
-from hegui.gateway.state import GatewayState, RequestContext, in_thread, log
+from hegui.gateway.state import GatewayState, RequestContext, log
 from hegui.guard import Verdict
 from hegui.policy import Action, Role
 
@@ -135,7 +135,7 @@ async def write_audit(
     entries.append(AuditEntry(kind="request", action=worst, status=status, latency_ms=ctx.elapsed_ms(),
                               detail=detail, **base))
     try:
-        await in_thread(append, state.factory, state.key, entries, keep_content=state.settings.audit.store_content)
+        await state.audit.write(entries, keep_content=state.settings.audit.store_content)  # group commit
     except Exception as e:
         state.metrics.fail_closed.labels("audit").inc()
         log.error("audit write failed", extra={"request_id": ctx.request_id, "error": type(e).__name__})

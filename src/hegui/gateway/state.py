@@ -21,11 +21,12 @@ from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hegui.audit.writer import AuditWriter
 from hegui.config import Settings
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.upstream import Upstream
 from hegui.guard import Guard
-from hegui.store.keys import KeyInfo
+from hegui.store.keys import KeyCache, KeyInfo
 
 log = logging.getLogger("hegui.gateway")
 
@@ -85,6 +86,15 @@ class GatewayState:
                  upstream: Upstream, metrics: Metrics, key: bytes) -> None:
         self.settings, self.guard, self.engine, self.factory = settings, guard, engine, factory
         self.upstream, self.metrics, self.key = upstream, metrics, key
+        # Audit rows go through one group-commit writer per process: a request awaits the commit of
+        # the batch holding its rows (durable before the response, as with a write per request),
+        # and concurrent requests share one transaction and one lock of the chain head.
+        self.audit = AuditWriter(factory, key, run=in_thread)
+        self.keys = KeyCache(key, settings.store.key_cache_s)  # live keys, for a bounded time
+        # Whether a later pre-check counts this request against the key's rate limit (and enforces
+        # it) inside its own store transaction, so `authenticate` need not: the service duties do,
+        # folding the count into the one transaction of a user's generation request.
+        self.rate_counted_later: Callable[[RequestContext, KeyInfo], bool] = lambda ctx, key: False
         self.pre_checks: list[PreCheck] = []
         self.input_hooks: list[InputHook] = []
         self.services: Any = None  # hegui.gateway.services.Services, set by `services.install`

@@ -17,3 +17,8 @@ class StoreConfig(BaseModel):
     pool_size: int = Field(default=10, ge=1)
     # Seconds a SQLite writer waits for the file lock before failing (closed).
     sqlite_busy_timeout_s: float = Field(default=10.0, gt=0)
+    # Seconds a gateway process remembers a live API key instead of looking it up on every request.
+    # A key revoked by another process (`hegui keys revoke`, another worker or replica) keeps
+    # working in this one for at most this long; revoked through this process's admin API, at
+    # once. 0 turns the cache off.
+    key_cache_s: float = Field(default=2.0, ge=0, le=60)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,21 +73,22 @@ def create_key(
         return key, _info(row)
 
 
+_KEYS = ApiKey.__table__
+# Built once, run on a plain connection: this runs on every request not served by `KeyCache`, and
+# building the statement or an ORM session around it cost more than the query.
+_LOOKUP = (select(_KEYS.c.id, _KEYS.c.user, _KEYS.c.role, _KEYS.c.rate_limit_rpm, _KEYS.c.prefix, _KEYS.c.created_at,
+                  _KEYS.c.revoked_at)
+           .where(_KEYS.c.key_hash == bindparam("h"), _KEYS.c.revoked_at.is_(None)))
+
+
 def lookup(factory: sessionmaker[Session], secret_key: bytes, api_key: str) -> KeyInfo | None:
     """The live key record for ``api_key``, or None (unknown or revoked)."""
-    h = _hash(secret_key, api_key)
-    t = ApiKey.__table__
-    with factory() as session:
-        # A Core row, not an ORM object: this runs on every request, and loading an identity-mapped
-        # instance costs more than the query.
-        row = session.execute(
-            select(t.c.id, t.c.user, t.c.role, t.c.rate_limit_rpm, t.c.prefix, t.c.created_at, t.c.revoked_at)
-            .where(t.c.key_hash == h, t.c.revoked_at.is_(None))
-        ).one_or_none()
-        if row is None:
-            return None
-        return KeyInfo(row.id, row.user, row.role, row.rate_limit_rpm, row.prefix, _utc(row.created_at),  # type: ignore[arg-type]
-                       _utc(row.revoked_at))
+    with factory.kw["bind"].connect() as conn:
+        row = conn.execute(_LOOKUP, {"h": _hash(secret_key, api_key)}).one_or_none()
+    if row is None:
+        return None
+    return KeyInfo(row.id, row.user, row.role, row.rate_limit_rpm, row.prefix, _utc(row.created_at),  # type: ignore[arg-type]
+                   _utc(row.revoked_at))
 
 
 def list_keys(factory: sessionmaker[Session], *, include_revoked: bool = False) -> list[KeyInfo]:
@@ -109,16 +112,78 @@ def count_keys(factory: sessionmaker[Session]) -> int:
         return int(session.execute(select(func.count()).select_from(ApiKey)).scalar_one())
 
 
+def _hit_stmts(dialect: str) -> tuple[Any, Any]:
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(RateWindow.__table__)
+    t = RateWindow.__table__
+    count = (ins.values(key_id=bindparam("key_id"), window=bindparam("window"), count=1)
+             .on_conflict_do_update(index_elements=["key_id", "window"], set_={"count": t.c.count + 1})
+             .returning(t.c.count))
+    forget = t.delete().where(t.c.key_id == bindparam("kid"), t.c.window < bindparam("before"))
+    return count, forget
+
+
+# Built once: building the upsert and its cache key per request cost more CPU than running it.
+_HIT = {d: _hit_stmts(d) for d in ("sqlite", "postgresql")}
+
+
+def hit_on(conn: Connection, key_id: int, *, now: float | None = None) -> int:
+    """`hit` inside the caller's transaction (the gateway folds it into the request's one transaction)."""
+    window = int((now if now is not None else time.time()) // 60)
+    count_stmt, forget_stmt = _HIT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    count = int(conn.execute(count_stmt, {"key_id": key_id, "window": window}).scalar_one())
+    if count == 1:  # first hit of a new minute: forget old windows of this key
+        conn.execute(forget_stmt, {"kid": key_id, "before": window - 1})
+    return count
+
+
 def hit(factory: sessionmaker[Session], key_id: int, *, now: float | None = None) -> int:
     """Count one request for ``key_id`` in the current minute (atomic across processes); returns the count."""
-    window = int((now if now is not None else time.time()) // 60)
-    with serialized_writes(factory), factory() as session, session.begin():
-        dialect = session.get_bind().dialect.name
-        ins = (postgresql if dialect == "postgresql" else sqlite).insert(RateWindow)
-        stmt = ins.values(key_id=key_id, window=window, count=1).on_conflict_do_update(
-            index_elements=["key_id", "window"], set_={"count": RateWindow.count + 1}
-        ).returning(RateWindow.count)
-        count = int(session.execute(stmt).scalar_one())
-        if count == 1:  # first hit of a new minute: forget old windows of this key
-            session.execute(RateWindow.__table__.delete().where(RateWindow.key_id == key_id, RateWindow.window < window - 1))
-        return count
+    with serialized_writes(factory), factory.kw["bind"].begin() as conn:
+        return hit_on(conn, key_id, now=now)
+
+
+class KeyCache:
+    """Live keys looked up recently, for ``ttl_s`` seconds: the lookup is a store round trip on
+    every request, and keys almost never change.
+
+    The bound that buys: a key revoked by *another* process (``hegui keys revoke``, another
+    worker or replica) keeps working here for at most ``ttl_s`` seconds; a revocation through this
+    process (`forget`) takes effect at once. Unknown and revoked keys are never cached, so a new
+    key works at once and a flood of bad keys is not remembered. Entries are keyed by the keyed
+    hash, so no key is kept in clear. ``ttl_s`` 0 turns the cache off.
+    """
+
+    def __init__(self, secret_key: bytes, ttl_s: float, *, max_entries: int = 10_000) -> None:
+        self.secret_key, self.ttl_s, self.max_entries = secret_key, ttl_s, max_entries
+        self._entries: dict[str, tuple[float, KeyInfo]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, api_key: str) -> KeyInfo | None:
+        """The cached live record, or None (not cached, expired, or the cache is off)."""
+        if self.ttl_s <= 0:
+            return None
+        hit = self._entries.get(_hash(self.secret_key, api_key))
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return hit[1]
+
+    def lookup(self, factory: sessionmaker[Session], api_key: str) -> KeyInfo | None:
+        """`lookup` in the store, remembering a live key."""
+        info = lookup(factory, self.secret_key, api_key)
+        if info is not None and self.ttl_s > 0:
+            with self._lock:
+                if len(self._entries) >= self.max_entries:
+                    now = time.monotonic()
+                    self._entries = {h: e for h, e in self._entries.items() if e[0] > now}
+                    if len(self._entries) >= self.max_entries:
+                        self._entries.clear()
+                self._entries[_hash(self.secret_key, api_key)] = (time.monotonic() + self.ttl_s, info)
+        return info
+
+    def forget(self, key_id: int | None = None) -> None:
+        """Drop ``key_id`` (revoked here), or everything."""
+        with self._lock:
+            if key_id is None:
+                self._entries.clear()
+            else:
+                self._entries = {h: e for h, e in self._entries.items() if e[1].id != key_id}

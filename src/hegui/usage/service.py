@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,12 +48,37 @@ def in_quiet_hours(cfg: UsageConfig, local: datetime) -> bool:
     return start <= t < end if start < end else (t >= start or t < end)
 
 
-def _upsert_lock(s: Session, model: Any, values: dict[str, object], keys: list[str], touch: str) -> Any:
-    """``INSERT … ON CONFLICT DO UPDATE SET touch = touch``: creates the row if missing and locks it
-    (a row lock on PostgreSQL, the write lock on SQLite) in one statement; add ``.returning(...)``."""
-    ins = (postgresql if s.get_bind().dialect.name == "postgresql" else sqlite).insert(model).values(**values)
-    col = getattr(model, touch)
-    return ins.on_conflict_do_update(index_elements=keys, set_={touch: col})
+def _stmts(dialect: str) -> dict[str, Any]:
+    """The statements of `record_on` for one dialect, built once: building a statement (and its
+    cache key) on every request cost more CPU than running it."""
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert
+    sess_t, day_t = UsageSession.__table__, UsageDay.__table__
+    # ``INSERT … ON CONFLICT DO UPDATE SET x = x``: creates the row if missing and locks it (a row
+    # lock on PostgreSQL, the write lock on SQLite) in one statement, reading it back.
+    lock_session = (ins(sess_t).values(account=bindparam("account"))
+                    .on_conflict_do_update(index_elements=["account"], set_={"account": sess_t.c.account})
+                    .returning(sess_t.c.session_start, sess_t.c.last_at, sess_t.c.last_reminder_at,
+                               sess_t.c.notice_shown_at))
+    day_ins = ins(day_t).values(account=bindparam("account"), day=bindparam("day"), requests=0, active_s=0.0)
+    lock_day = (day_ins.on_conflict_do_update(index_elements=["account", "day"], set_={"requests": day_t.c.requests})
+                .returning(day_t.c.requests, day_t.c.active_s))
+    # No limit to check first (an adult, no cap): create-or-count in one statement.
+    inc_ins = ins(day_t).values(account=bindparam("account"), day=bindparam("day"), requests=1,
+                                active_s=bindparam("added"))
+    count_day = (inc_ins.on_conflict_do_update(
+        index_elements=["account", "day"],
+        set_={"requests": day_t.c.requests + 1, "active_s": day_t.c.active_s + inc_ins.excluded.active_s})
+        .returning(day_t.c.requests, day_t.c.active_s))
+    add_day = (update(day_t).where(day_t.c.account == bindparam("acct"), day_t.c.day == bindparam("d"))
+               .values(requests=day_t.c.requests + 1, active_s=day_t.c.active_s + bindparam("added")))
+    set_session = (update(sess_t).where(sess_t.c.account == bindparam("acct"))
+                   .values(session_start=bindparam("start"), last_at=bindparam("last"),
+                           last_reminder_at=bindparam("reminded"), notice_shown_at=bindparam("shown")))
+    return {"lock_session": lock_session, "lock_day": lock_day, "count_day": count_day, "add_day": add_day,
+            "set_session": set_session}
+
+
+_STMTS = {d: _stmts(d) for d in ("sqlite", "postgresql")}
 
 
 def record(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, minor: bool, remind: bool,
@@ -62,6 +87,22 @@ def record(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, mi
 
     ``daily_request_cap`` is an extra cap (unverified users under a "limit" policy).
     """
+    engine = factory.kw["bind"]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Usage counters need not survive a server crash (a few uncounted requests at worst);
+            # not waiting for the WAL flush takes most of this transaction's time off the request.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        return record_on(conn, cfg, account, minor=minor, remind=remind, daily_request_cap=daily_request_cap,
+                         want_notice=want_notice, now=now)
+
+
+def record_on(conn: Connection, cfg: UsageConfig, account: str, *, minor: bool, remind: bool,
+              daily_request_cap: int | None = None, want_notice: bool = False, now: datetime | None = None) -> UsageResult:
+    """`record` inside the caller's transaction (the gateway's one transaction per request).
+
+    A refusal raises `GatewayError` before anything is counted; the caller may still commit (the
+    rows it may have created hold no count)."""
     now = now or datetime.now(UTC)
     local = local_now(cfg, now)
     if minor and in_quiet_hours(cfg, local):
@@ -69,18 +110,18 @@ def record(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, mi
                            f"未成年人模式：{cfg.minor_quiet_start}–{cfg.minor_quiet_end} 暂停服务，请注意休息",
                            f"minor mode: no service between {cfg.minor_quiet_start} and {cfg.minor_quiet_end}; time to rest")
     day = local.date().isoformat()
-    with factory() as s, s.begin():
-        if s.get_bind().dialect.name == "postgresql":
-            # Usage counters need not survive a server crash (a few uncounted requests at worst);
-            # not waiting for the WAL flush takes most of this transaction's time off the request.
-            s.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        # One statement each creates the row if missing, takes its lock and reads it back.
-        sess = s.execute(_upsert_lock(s, UsageSession, {"account": account}, ["account"], "account")
-                         .returning(UsageSession.session_start, UsageSession.last_at, UsageSession.last_reminder_at,
-                                    UsageSession.notice_shown_at)).one()
-        requests, active_s = s.execute(
-            _upsert_lock(s, UsageDay, {"account": account, "day": day, "requests": 0, "active_s": 0.0},
-                         ["account", "day"], "requests").returning(UsageDay.requests, UsageDay.active_s)).one()
+    st = _STMTS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    sess = conn.execute(st["lock_session"], {"account": account}).one()
+    last = _aware(sess.last_at)
+    start = _aware(sess.session_start) or now
+    added = 0.0
+    if last is not None and timedelta(0) <= now - last <= timedelta(seconds=cfg.session_gap_s):
+        added = (now - last).total_seconds()
+    else:
+        start = now
+    limited = minor or daily_request_cap is not None
+    if limited:
+        requests, active_s = conn.execute(st["lock_day"], {"account": account, "day": day}).one()
         if minor and cfg.minor_daily_requests and requests >= cfg.minor_daily_requests:
             raise GatewayError(429, "daily_limit", f"未成年人模式：今日请求次数已达上限（{cfg.minor_daily_requests} 次）",
                                f"minor mode: today's limit of {cfg.minor_daily_requests} requests is reached")
@@ -90,28 +131,24 @@ def record(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, mi
         if daily_request_cap is not None and requests >= daily_request_cap:
             raise GatewayError(429, "unverified_limit", f"未完成实名认证的用户每日限 {daily_request_cap} 次请求，请完成实名认证",
                                f"unverified users are limited to {daily_request_cap} requests a day; please verify your identity")
-        last = _aware(sess.last_at)
-        start = _aware(sess.session_start) or now
-        added = 0.0
-        if last is not None and timedelta(0) <= now - last <= timedelta(seconds=cfg.session_gap_s):
-            added = (now - last).total_seconds()
-        else:
-            start = now
-        changes: dict[str, object] = {"last_at": now, "session_start": start}
+        conn.execute(st["add_day"], {"acct": account, "d": day, "added": added})
         res = UsageResult(requests + 1, round((active_s + added) / 60, 2))
-        reminded = _aware(sess.last_reminder_at)
-        continuous = (now - start).total_seconds() / 60
-        if remind and cfg.reminder_after_min and continuous >= cfg.reminder_after_min:
-            due = reminded is None or reminded < start or (now - reminded).total_seconds() / 60 >= cfg.reminder_interval_min
-            if due:
-                res.reminder_minutes = int(continuous)
-                changes["last_reminder_at"] = now
-        if want_notice and sess.notice_shown_at is None:
-            res.first_notice = True
-            changes["notice_shown_at"] = now
-        s.execute(update(UsageDay).where(UsageDay.account == account, UsageDay.day == day)
-                  .values(requests=UsageDay.requests + 1, active_s=UsageDay.active_s + added))
-        s.execute(update(UsageSession).where(UsageSession.account == account).values(**changes))
+    else:
+        requests, active_s = conn.execute(st["count_day"], {"account": account, "day": day, "added": added}).one()
+        res = UsageResult(requests, round(active_s / 60, 2))
+    reminded = _aware(sess.last_reminder_at)
+    new_reminded, shown = sess.last_reminder_at, sess.notice_shown_at
+    continuous = (now - start).total_seconds() / 60
+    if remind and cfg.reminder_after_min and continuous >= cfg.reminder_after_min:
+        due = reminded is None or reminded < start or (now - reminded).total_seconds() / 60 >= cfg.reminder_interval_min
+        if due:
+            res.reminder_minutes = int(continuous)
+            new_reminded = now
+    if want_notice and sess.notice_shown_at is None:
+        res.first_notice = True
+        shown = now
+    conn.execute(st["set_session"], {"acct": account, "start": start, "last": now, "reminded": new_reminded,
+                                     "shown": shown})
     return res
 
 
