@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from hegui.gateway import fastjson
+from hegui.gateway.aionet import AsyncioTransport
 from hegui.gateway.config import GatewayConfig
 from hegui.gateway.errors import GatewayError, no_upstream
 
@@ -32,9 +34,7 @@ def status_error(status: int, body: bytes) -> GatewayError:
     """An upstream HTTP error as the client should see it: 4xx passed on, 5xx as 502."""
     msg = ""
     try:
-        import json
-
-        msg = str(json.loads(body).get("error", {}).get("message", ""))[:300]
+        msg = str(fastjson.loads(body).get("error", {}).get("message", ""))[:300]
     except Exception:
         msg = ""
     if status in (401, 403):  # the gateway's own upstream credentials are wrong, not the client's key
@@ -48,9 +48,10 @@ def status_error(status: int, body: bytes) -> GatewayError:
 class Upstream:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
+        limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections)
         self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
-            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections),
+            timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s), limits=limits,
+            transport=AsyncioTransport(limits=limits),  # httpx over plain asyncio: see hegui.gateway.aionet
         )
 
     @property
@@ -69,8 +70,15 @@ class Upstream:
             return Target(self.config.upstream_url.rstrip("/"), key.get_secret_value() if key else None, model)
         raise GatewayError(404, "model_not_found", f"模型不存在：{model[:100]}", f"the model does not exist: {model[:100]}")
 
-    def _headers(self, t: Target) -> dict[str, str]:
-        return {"Authorization": f"Bearer {t.api_key}"} if t.api_key else {}
+    def _headers(self, t: Target, body: bool = True) -> dict[str, str]:
+        h = {"Content-Type": "application/json"} if body else {}
+        if t.api_key:
+            h["Authorization"] = f"Bearer {t.api_key}"
+        return h
+
+    def _post(self, t: Target, path: str, body: dict[str, Any]) -> httpx.Request:
+        """The request httpx's ``json=`` would build, encoded with orjson."""
+        return self.client.build_request("POST", f"{t.base_url}{path}", content=fastjson.dumps(body), headers=self._headers(t))
 
     async def _send(self, req: httpx.Request, *, stream: bool) -> httpx.Response:
         for attempt in range(self.config.connect_retries + 1):
@@ -85,12 +93,11 @@ class Upstream:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def post_json(self, t: Target, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        req = self.client.build_request("POST", f"{t.base_url}{path}", json=body, headers=self._headers(t))
-        resp = await self._send(req, stream=False)
+        resp = await self._send(self._post(t, path, body), stream=False)
         if resp.status_code >= 400:
             raise status_error(resp.status_code, resp.content)
         try:
-            data = resp.json()
+            data = fastjson.loads(resp.content)
         except ValueError as e:
             raise GatewayError(502, "upstream_bad_response", "上游返回了无法解析的内容", "the upstream returned an unreadable response") from e
         if not isinstance(data, dict):
@@ -99,14 +106,13 @@ class Upstream:
 
     async def post_bytes(self, t: Target, path: str, body: dict[str, Any]) -> tuple[bytes, str]:
         """POST JSON, get a binary body back (audio): (bytes, content type)."""
-        req = self.client.build_request("POST", f"{t.base_url}{path}", json=body, headers=self._headers(t))
-        resp = await self._send(req, stream=False)
+        resp = await self._send(self._post(t, path, body), stream=False)
         if resp.status_code >= 400:
             raise status_error(resp.status_code, resp.content)
         return resp.content, resp.headers.get("content-type", "application/octet-stream")
 
     async def get_json(self, t: Target, path: str) -> dict[str, Any]:
-        req = self.client.build_request("GET", f"{t.base_url}{path}", headers=self._headers(t))
+        req = self.client.build_request("GET", f"{t.base_url}{path}", headers=self._headers(t, body=False))
         resp = await self._send(req, stream=False)
         if resp.status_code >= 400:
             raise status_error(resp.status_code, resp.content)
@@ -114,8 +120,7 @@ class Upstream:
 
     @asynccontextmanager
     async def stream(self, t: Target, path: str, body: dict[str, Any]) -> AsyncIterator[httpx.Response]:
-        req = self.client.build_request("POST", f"{t.base_url}{path}", json=body, headers=self._headers(t))
-        resp = await self._send(req, stream=True)
+        resp = await self._send(self._post(t, path, body), stream=True)
         try:
             if resp.status_code >= 400:
                 await resp.aread()

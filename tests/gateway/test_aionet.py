@@ -1,0 +1,228 @@
+"""The gateway's httpx client over `hegui.gateway.aionet` (plain asyncio instead of anyio): pooled
+connections a server closed are not reused, a request leaves in one write, timeouts and refused
+connections map to httpx's errors, large bodies and responses pass whole, and TLS works."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hegui.gateway.aionet import AsyncioBackend, AsyncioTransport
+from hegui.testing import free_port
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def client(**kw: Any) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    return httpx.AsyncClient(transport=AsyncioTransport(limits=limits, **kw), timeout=httpx.Timeout(2.0, connect=1.0))
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+    return head, await reader.readexactly(n)
+
+
+def response(body: bytes, *, close: bool = False) -> bytes:
+    conn = b"Connection: close\r\n" if close else b""
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + conn + \
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+
+
+async def serve(handler: Handler, ssl_ctx: ssl.SSLContext | None = None) -> tuple[asyncio.Server, int]:
+    port = free_port()
+    server = await asyncio.start_server(handler, "127.0.0.1", port, ssl=ssl_ctx)
+    return server, port
+
+
+def test_the_pool_runs_on_the_asyncio_backend() -> None:
+    """Guards the one private attribute relied on: httpx sends through ``_pool``."""
+    t = AsyncioTransport(limits=httpx.Limits(max_connections=3))
+    assert isinstance(t._pool._network_backend, AsyncioBackend)
+    assert t._pool._max_connections == 3
+
+
+def test_keepalive_reuse_and_a_connection_the_server_closed() -> None:
+    """Requests reuse one connection; after the server closes it while idle, the next request
+    opens a new one instead of failing on the dead one."""
+    conns: list[int] = []
+    segments: list[int] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conns.append(1)
+        for i in range(2):
+            try:
+                head, body = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            segments.append(len(head) + len(body))
+            writer.write(response(b'{"n": %d}' % i))
+            await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()  # idle keep-alive connection closed by the server
+
+    async def main() -> list[Any]:
+        server, port = await serve(handler)
+        out = []
+        async with server, client() as c:
+            for _ in range(2):
+                out.append((await c.post(f"http://127.0.0.1:{port}/x", json={"a": "值" * 10})).json())
+            await asyncio.sleep(0.3)  # the server has closed the idle connection by now
+            out.append((await c.post(f"http://127.0.0.1:{port}/x", json={"a": 1})).json())
+        return out
+
+    assert asyncio.run(main()) == [{"n": 0}, {"n": 1}, {"n": 0}]
+    assert len(conns) == 2
+
+
+def test_headers_and_body_leave_in_one_write() -> None:
+    """httpcore writes a request's headers and body separately; they reach the socket as one
+    write, when the response is first read."""
+    received: list[bytes] = []
+
+    class Counting:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.writes = inner, 0
+
+        def write(self, data: bytes) -> None:
+            self.writes += 1
+            self.inner.write(data)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readexactly(len(b"HEAD\r\n\r\nBODY")))
+        writer.write(b"OK")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> int:
+        server, port = await serve(handler)
+        async with server:
+            stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=1)
+            counting = Counting(stream._transport)
+            stream._transport = counting  # type: ignore[assignment]
+            await stream.write(b"HEAD\r\n\r\n")
+            await stream.write(b"BODY")
+            assert counting.writes == 0  # held until the response is read
+            assert await stream.read(100, timeout=1) == b"OK"
+            assert await stream.read(100, timeout=1) == b""  # end of stream
+            await stream.aclose()
+            return counting.writes
+
+    assert asyncio.run(main()) == 1
+    assert received == [b"HEAD\r\n\r\nBODY"]
+
+
+def test_large_body_and_large_response_pass_whole() -> None:
+    big_in = b"x" * 3_000_000
+    big_out = b'"' + b"y" * 2_000_000 + b'"'
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, body = await read_request(reader)
+        assert body == big_in
+        writer.write(response(big_out, close=True))
+        await writer.drain()
+        writer.close()
+
+    async def main() -> bytes:
+        server, port = await serve(handler)
+        async with server, client() as c:
+            return (await c.post(f"http://127.0.0.1:{port}/x", content=big_in)).content
+
+    assert asyncio.run(main()) == big_out
+
+
+def test_read_timeout_and_refused_connection() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    async def main() -> None:
+        server, port = await serve(silent)
+        async with server, client() as c:
+            with pytest.raises(httpx.ReadTimeout):
+                await c.post(f"http://127.0.0.1:{port}/x", json={}, timeout=httpx.Timeout(0.3))
+            with pytest.raises(httpx.ConnectError):
+                await c.get(f"http://127.0.0.1:{free_port()}/x")
+
+    asyncio.run(main())
+
+
+def test_server_drops_the_connection_mid_response() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\"")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await serve(handler)
+        async with server, client() as c:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await c.post(f"http://127.0.0.1:{port}/x", json={})
+
+    asyncio.run(main())
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_tls(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            _, body = await read_request(reader)
+            writer.write(response(body))
+            await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await serve(handler, server_ctx)
+        async with server:
+            trusted = ssl.create_default_context(cafile=str(cert))
+            async with client(verify=trusted) as c:
+                for i in range(2):  # the second over the same TLS connection
+                    r = await c.post(f"https://localhost:{port}/x", json={"i": i})
+                    assert r.json() == {"i": i}
+            async with client() as c:  # the default trust store does not know the certificate
+                with pytest.raises(httpx.ConnectError):
+                    await c.post(f"https://localhost:{port}/x", json={})
+
+    asyncio.run(main())
