@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -58,63 +59,155 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     raise RuntimeError(f"{proc.args} not ready after {timeout}s")
 
 
-async def one(client: httpx.AsyncClient, base: str, stream: bool) -> float:
-    """Seconds for one request: the whole answer, or the first content token when streaming."""
-    body = {"model": "scripted", "messages": [{"role": "user", "content": PROMPT}], "stream": stream}
-    t0 = time.perf_counter()
-    if not stream:
-        r = await client.post(f"{base}/chat/completions", json=body)
-        r.raise_for_status()
-        return time.perf_counter() - t0
-    first = None
-    async with client.stream("POST", f"{base}/chat/completions", json=body) as r:
-        r.raise_for_status()
-        async for line in r.aiter_lines():
-            if first is None and line.startswith("data: {"):
+# -- a minimal HTTP/1.1 keep-alive client: the load generator shares the machine's cores with the
+# upstream and the proxy, so it must cost as little CPU per request as possible (httpx costs several
+# times more). The same client drives every target.
+
+class Conn:
+    """One keep-alive connection; a closed-loop client owns one."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.reader is None or self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self.reader, self.writer
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(self, raw: bytes, stream: bool) -> float:
+        """Send ``raw`` (a whole request); seconds to the whole answer, or to the first content
+        delta of an SSE stream (the rest of the stream is still read, so the connection is reusable)."""
+        r, w = await self._open()
+        t0 = time.perf_counter()
+        w.write(raw)
+        head = await r.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        first: float | None = None
+        if b"transfer-encoding: chunked" in lower:
+            buf = b""
+            while True:
+                size = int((await r.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
+                data = await r.readexactly(size + 2)
+                if size == 0:
+                    break
+                if stream and first is None:
+                    buf += data[:-2]
+                    first = _first_content(buf, t0)
+        else:
+            i = lower.find(b"content-length:")
+            n = int(lower[i + 15 : lower.index(b"\r\n", i)]) if i >= 0 else 0
+            await r.readexactly(n)
+        if b"connection: close" in lower:
+            self.close()
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}")
+        if not stream:
+            return time.perf_counter() - t0
+        if first is None:
+            raise RuntimeError("stream without content")
+        return first
+
+
+def _first_content(buf: bytes, t0: float) -> float | None:
+    """The time now if ``buf`` (SSE so far) holds a delta with content, else None."""
+    for line in buf.split(b"\n"):
+        if line.startswith(b"data: {") and b'"content"' in line:
+            try:
                 d = json.loads(line[6:])
-                ch = d.get("choices") or [{}]
-                if (ch[0].get("delta") or {}).get("content"):
-                    first = time.perf_counter() - t0
-    if first is None:
-        raise RuntimeError("stream without content")
-    return first
+            except ValueError:
+                continue  # a line cut between two chunks: seen whole on the next
+            ch = d.get("choices") or [{}]
+            if (ch[0].get("delta") or {}).get("content"):
+                return time.perf_counter() - t0
+    return None
 
 
-async def level(base: str, stream: bool, conc: int, n: int) -> dict[str, Any]:
+def raw_request(base: str, stream: bool, key: str) -> tuple[str, int, bytes]:
+    """(host, port, request bytes) of the benchmark's chat request against ``base`` (…/v1)."""
+    u = urlsplit(base)
+    body = json.dumps({"model": "scripted", "messages": [{"role": "user", "content": PROMPT}], "stream": stream},
+                      ensure_ascii=False).encode()
+    head = (f"POST {u.path}/chat/completions HTTP/1.1\r\nHost: {u.netloc}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    return u.hostname or "127.0.0.1", u.port or 80, head + body
+
+
+async def level(base: str, stream: bool, conc: int, n: int, key: str = KEY) -> dict[str, Any]:
+    """``n`` requests from ``conc`` closed-loop clients, one keep-alive connection each."""
     lat: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(timeout=60, limits=limits, headers={"Authorization": f"Bearer {KEY}"}) as client:
-        await asyncio.gather(*(one(client, base, stream) for _ in range(min(conc, 8))))  # warm the pools
-        todo = n
-        t0 = time.perf_counter()
+    host, port, raw = raw_request(base, stream, key)
+    conns = [Conn(host, port) for _ in range(conc)]
+    warm = min(conc, 8)
+    await asyncio.gather(*(c.request(raw, stream) for c in conns[:warm]))  # warm the pools
+    todo = n
+    t0 = time.perf_counter()
 
-        async def worker() -> None:
-            nonlocal todo, errors
-            while todo > 0:
-                todo -= 1
-                try:
-                    lat.append(await one(client, base, stream))
-                except Exception:
-                    errors += 1
+    async def worker(c: Conn) -> None:
+        nonlocal todo, errors
+        while todo > 0:
+            todo -= 1
+            try:
+                lat.append(await c.request(raw, stream))
+            except Exception:
+                errors += 1
+                c.close()
 
-        await asyncio.gather(*(worker() for _ in range(conc)))
-        wall = time.perf_counter() - t0
-    return {"lat": lat, "errors": errors, "wall": wall}
+    await asyncio.gather(*(worker(c) for c in conns))
+    wall = time.perf_counter() - t0
+    for c in conns:
+        c.close()
+    return {"lat": lat, "errors": errors, "wall": wall, "warm": warm}
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds so far of a process and its children (Linux /proc): with
+    ``--workers N`` uvicorn's worker processes are children of the ``hegui serve`` process."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tck
+    return total
 
 
-def summary(lat: list[float], errors: int, wall: float, cpu: float | None) -> dict[str, Any]:
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return out
+    for k in kids:
+        out += [int(k), *_children(int(k))]
+    return out
+
+
+def run(coro: Any) -> Any:
+    """``asyncio.run`` on uvloop when it is installed: a cheaper load generator."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def summary(lat: list[float], errors: int, wall: float, cpu: float | None, warm: int = 0) -> dict[str, Any]:
     out = {"n": len(lat), "errors": errors, "p50_ms": round(pct(lat, 0.5) * 1000, 2),
            "p99_ms": round(pct(lat, 0.99) * 1000, 2), "mean_ms": round(statistics.fmean(lat) * 1000, 2),
            "rps": round(len(lat) / wall, 1)}
     if cpu is not None:
-        out["cpu_ms_per_req"] = round(cpu * 1000 / max(1, len(lat) + errors), 2)
+        out["cpu_ms_per_req"] = round(cpu * 1000 / max(1, len(lat) + errors + warm), 2)
     return out
 
 
@@ -126,23 +219,53 @@ def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], re
     for stream in (False, True):
         for c in levels:
             n = max(requests, 3 * c)
-            acc: dict[str, dict[str, Any]] = {name: {"lat": [], "errors": 0, "wall": 0.0, "cpu": 0.0} for name in targets}
+            acc: dict[str, dict[str, Any]] = {name: {"lat": [], "errors": 0, "wall": 0.0, "cpu": 0.0, "warm": 0} for name in targets}
             for _ in range(rounds):
                 for name, base in targets.items():
                     pid = pids.get(name)
                     c0 = cpu_s(pid) if pid else 0.0
-                    r = asyncio.run(level(base, stream, c, max(c, n // rounds)))
+                    r = run(level(base, stream, c, max(c, n // rounds)))
                     a = acc[name]
+                    a["warm"] += r["warm"]
                     a["lat"] += r["lat"]
                     a["errors"] += r["errors"]
                     a["wall"] += r["wall"]
                     a["cpu"] += (cpu_s(pid) - c0) if pid else 0.0
             for name, a in acc.items():
-                res = summary(a["lat"], a["errors"], a["wall"], a["cpu"] if pids.get(name) else None)
+                res = summary(a["lat"], a["errors"], a["wall"], a["cpu"] if pids.get(name) else None, a["warm"])
                 out[name][f"{'stream' if stream else 'plain'}@{c}"] = res
                 cpu = f"  cpu {res['cpu_ms_per_req']:6.2f} ms/req" if "cpu_ms_per_req" in res else ""
                 print(f"{name:<16} {'ttft' if stream else 'plain':<5} c={c:<4} p50 {res['p50_ms']:>8.2f} ms  "
                       f"p99 {res['p99_ms']:>8.2f} ms  {res['rps']:>7.1f} req/s  errors {res['errors']}{cpu}", flush=True)
+    return out
+
+
+def cpu_per_request(targets: dict[str, str], pids: dict[str, int], n: int, clients: int,
+                    runs: int) -> dict[str, Any]:
+    """CPU ms per non-streaming request of each gateway (process CPU / requests, warm-up included
+    in both), admin key and a user key with a per-key rate limit (so rate count, duties' snapshot,
+    usage counter and audit all run); best (lowest) of ``runs`` runs, which a busy machine
+    disturbs least, and the median."""
+    out: dict[str, Any] = {}
+    for name, pid in pids.items():
+        base = targets[name]
+        root = base.rsplit("/v1", 1)[0]
+        r = httpx.post(f"{root}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"},
+                       json={"user": "bench-user", "rate_limit_rpm": 1_000_000}, timeout=30)
+        r.raise_for_status()
+        user = r.json()["key"]
+        for label, key in (("admin", KEY), ("user", user)):
+            per: list[float] = []
+            for _ in range(runs):
+                c0 = cpu_s(pid)
+                res = run(level(base, False, clients, n, key))
+                if res["errors"]:
+                    raise RuntimeError(f"{name} {label}: {res['errors']} errors")
+                per.append((cpu_s(pid) - c0) * 1000 / (len(res["lat"]) + res["warm"]))
+            out[f"{name}/{label}"] = {"best_cpu_ms": round(min(per), 2), "median_cpu_ms": round(statistics.median(per), 2),
+                                      "runs": [round(x, 2) for x in per]}
+            print(f"{name:<16} {label:<6} cpu {min(per):6.2f} ms/req best, {statistics.median(per):6.2f} median "
+                  f"({', '.join(f'{x:.2f}' for x in per)})", flush=True)
     return out
 
 
@@ -174,6 +297,13 @@ def main() -> None:
     ap.add_argument("--stores", default="sqlite,postgres")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--litellm", help="path of LiteLLM's `litellm` command (pip install 'litellm[proxy]')")
+    ap.add_argument("--workers", type=int, default=1, help="`hegui serve --workers N`")
+    ap.add_argument("--cpu", type=int, default=0, metavar="N",
+                    help="instead of latencies: the gateway's CPU ms per request over N non-streaming requests "
+                         "(--cpu-clients clients, best of --cpu-runs), with the admin key and a user key "
+                         "(policy interim-2023, per-key rate limit on)")
+    ap.add_argument("--cpu-clients", type=int, default=8)
+    ap.add_argument("--cpu-runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -195,11 +325,14 @@ def main() -> None:
             var = tmp / f"var-{store}"
             env = {**os.environ, "HEGUI_ADMIN_KEY": KEY, "HEGUI_VAR_DIR": str(var), "HEGUI_GATEWAY__RATE_LIMIT_RPM": "0",
                    "HEGUI_AUDIT__PURGE_INTERVAL_S": "0"}
+            if args.cpu:
+                env["HEGUI_POLICY"] = "interim-2023"  # unverified users allowed: the user path runs every duty
             if store == "postgres":
                 schemas.append(f"hg_bench_{os.getpid()}")
                 env.update(HEGUI_STORE__URL=args.pg_url, HEGUI_STORE__DB_SCHEMA=schemas[-1])
             var.mkdir(parents=True)
-            procs.append(start([HEGUI, "serve", "--port", str(port), "--upstream", up_url], env, var / "gateway.log",
+            procs.append(start([HEGUI, "serve", "--port", str(port), "--upstream", up_url, "--workers", str(args.workers)],
+                               env, var / "gateway.log",
                                f"http://127.0.0.1:{port}/readyz"))
             targets[f"hegui-{store}"] = f"http://127.0.0.1:{port}/v1"
             pids[f"hegui-{store}"] = procs[-1].pid
@@ -218,7 +351,10 @@ def main() -> None:
             except RuntimeError as e:
                 results["litellm_error"] = str(e)[-500:]
                 print(f"litellm did not start: {e}", flush=True)
-        results.update(run_all(targets, pids, levels, args.requests, args.rounds))
+        if args.cpu:
+            results["cpu"] = cpu_per_request(targets, pids, args.cpu, args.cpu_clients, args.cpu_runs)
+        else:
+            results.update(run_all(targets, pids, levels, args.requests, args.rounds))
     finally:
         for p in reversed(procs):
             stop(p)
@@ -231,6 +367,10 @@ def main() -> None:
                     c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             eng.dispose()
     results["load_average"] = os.getloadavg()
+    if args.cpu:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return
     base = results["direct"]
     print("\nadded over direct (p50 / p99, ms):")
     for name, res in results.items():
