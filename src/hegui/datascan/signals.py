@@ -83,6 +83,13 @@ def _luts() -> tuple[np.ndarray, np.ndarray]:
     return script, cls
 
 
+@functools.cache
+def _combined_lut() -> np.ndarray:
+    """Script index << 3 | symbol/digit/space bits: one lookup and one count for both."""
+    script, cls = _luts()
+    return (script << 3) | cls
+
+
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
@@ -120,28 +127,28 @@ def analyse_batch(
     final decisions stay per text. Results are the same as text by text (tests compare them with
     the earlier per-text code).
     """
-    script_lut, cls_lut = _luts()
     nd = len(texts)
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=nd)
     starts = np.zeros(nd + 1, dtype=np.int64)
     np.cumsum(lens, out=starts[1:])
     cps = _codepoints("".join(texts))
-    doc = np.repeat(np.arange(nd, dtype=np.int64), lens)
-    cls = cls_lut[cps]
-    bits = np.bincount(doc * 8 + cls, minlength=nd * 8).reshape(nd, 8)
+    comb = _combined_lut()[cps]  # script << 3 | symbol/digit/space bits
+    doc64 = np.repeat(np.arange(0, 64 * nd, 64, dtype=np.int64), lens)
+    counts = np.bincount(doc64 + comb, minlength=nd * 64).reshape(nd, 8, 8)  # text, script, bits
+    bits = counts.sum(axis=1)
     cols = np.arange(8)
     symbols = bits[:, (cols & _SYM_BIT) > 0].sum(axis=1).tolist()
     digits = bits[:, (cols & _DIGIT_BIT) > 0].sum(axis=1).tolist()
     nonspace = (lens - bits[:, (cols & _SPACE_BIT) > 0].sum(axis=1)).tolist()
-    ns = len(_SCRIPTS) + 1
-    if nd and int(lens.max()) > sample:
-        keep = np.arange(len(cps), dtype=np.int64) < (starts[:-1] + sample)[doc]
-        scripts = np.bincount(doc[keep] * ns + script_lut[cps[keep]], minlength=nd * ns)
-    else:
-        scripts = np.bincount(doc * ns + script_lut[cps], minlength=nd * ns)
-    per_script = scripts.reshape(nd, ns)[:, : len(_SCRIPTS)].tolist()
-    space = (cls & _SPACE_BIT).astype(bool)
-    s0, s1 = _stripped_bounds(space, doc, starts, nd)
+    per_script = counts.sum(axis=2)[:, : len(_SCRIPTS)]
+    if nd and int(lens.max()) > sample:  # language looks at the first `sample` characters only
+        doc = doc64 >> 6
+        tail = np.flatnonzero(np.arange(len(cps), dtype=np.int64) >= (starts[:-1] + sample)[doc])
+        extra = np.bincount(doc[tail] * 8 + (comb[tail] >> 3), minlength=nd * 8).reshape(nd, 8)
+        per_script = per_script - extra[:, : len(_SCRIPTS)]
+    langs = _langs(per_script, texts, sample)
+    space = (comb & _SPACE_BIT).astype(bool)
+    s0, s1 = _stripped_bounds(space, doc64, starts, nd)
     reps = _repeated_ngram_ratios(cps, s0, s1, texts)
     out: list[tuple[str, Signals, list[str]]] = []
     for i, text in enumerate(texts):
@@ -149,7 +156,6 @@ def analyse_batch(
         if s1[i] <= s0[i]:
             out.append(("und", {"chars": n, "lines": 0}, ["empty"]))
             continue
-        lang = _decide_lang(per_script[i], text, sample)
         lines = [s for s in map(str.strip, text.splitlines()) if s]
         line_chars = sum(map(len, lines))
         dup_line_chars = 0
@@ -162,8 +168,8 @@ def analyse_batch(
             "lines": len(lines),
             "symbol_ratio": round(symbols[i] / nsp, 4),
             "digit_ratio": round(digits[i] / nsp, 4),
-            "dup_line_ratio": round(dup_line_chars / max(1, line_chars), 4),
-            "rep_ngram_ratio": round(rep, 4),
+            "dup_line_ratio": round(dup_line_chars / max(1, line_chars), 4) if dup_line_chars else 0.0,
+            "rep_ngram_ratio": round(rep, 4) if rep else 0.0,
         }
         flags: list[str] = []
         if s1[i] - s0[i] < min_chars:
@@ -174,36 +180,40 @@ def analyse_batch(
             flags.append("digits")
         if sig["dup_line_ratio"] > max_repetition or rep > max_repetition:
             flags.append("repetitive")
-        out.append((lang, sig, flags))
+        out.append((langs[i], sig, flags))
     return out
 
 
 _SCRIPT_LANG = ("zh", "ja", "ko", "ru", "ar", "")  # by script index; Latin: by stopwords
 
 
-def _decide_lang(per_script: list[int], text: str, sample: int) -> str:
-    """The language from a text's script counts (and stopwords when Latin leads)."""
-    han, kana = per_script[0], per_script[1]
-    if not any(per_script):
-        return "und"
-    if kana > 0.1 * (han + kana) and kana >= 5:
-        return "ja"
-    # A Han character carries about as much as a short Latin word: weight it ×3.
-    weighted = [han * 3, *per_script[1:]]
-    top = max(range(len(weighted)), key=weighted.__getitem__)  # the first of equals, as before
-    if _SCRIPT_LANG[top]:
-        return _SCRIPT_LANG[top]
-    words = _WORD.findall(text[:sample].lower())
-    hits = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP.items()}
-    best = max(hits, key=lambda k: hits[k])
-    return best if hits[best] > 0 else "en"
+def _langs(per_script: np.ndarray, texts: Sequence[str], sample: int) -> list[str]:
+    """Each text's language from its script counts (the rules of the per-text version, as arrays;
+    only texts where Latin leads go on to the stopword count)."""
+    han, kana = per_script[:, 0], per_script[:, 1]
+    weighted = per_script.copy()
+    weighted[:, 0] *= 3  # a Han character carries about as much as a short Latin word
+    top = weighted.argmax(axis=1)  # the first of equals, like max() over the scripts in order
+    japanese = (kana > 0.1 * (han + kana)) & (kana >= 5)
+    none = ~per_script.any(axis=1)
+    out = [_SCRIPT_LANG[t] for t in top.tolist()]
+    for i in np.flatnonzero(japanese).tolist():
+        out[i] = "ja"
+    for i in np.flatnonzero(none).tolist():
+        out[i] = "und"
+    for i in np.flatnonzero(~japanese & ~none & (top == len(_SCRIPTS) - 1)).tolist():
+        words = Counter(_WORD.findall(texts[i][:sample].lower()))
+        hits = {lang: sum(words[w] for w in stop if w in words) for lang, stop in _STOP.items()}
+        best = max(hits, key=lambda k: hits[k])
+        out[i] = best if hits[best] > 0 else "en"
+    return out
 
 
 def _stripped_bounds(space: np.ndarray, doc: np.ndarray, starts: np.ndarray, nd: int) -> tuple[list[int], list[int]]:
     """Per text, where ``text.strip()`` starts and ends (batch offsets; equal when it is empty)."""
     solid = np.flatnonzero(~space)
     d = doc[solid]
-    ids = np.arange(nd)
+    ids = np.arange(0, 64 * nd, 64)  # doc holds 64 × the text's index
     lo = np.searchsorted(d, ids, "left")
     hi = np.searchsorted(d, ids, "right")
     has = hi > lo
@@ -215,6 +225,7 @@ def _stripped_bounds(space: np.ndarray, doc: np.ndarray, starts: np.ndarray, nd:
 
 
 _GRAM_MUL = np.uint64(0x9E3779B97F4A7C15)
+_U16 = np.uint64(0xFFFF)
 
 
 def _repeated_ngram_ratios(cps: np.ndarray, s0: list[int], s1: list[int], texts: Sequence[str],
@@ -254,7 +265,11 @@ def _repeated_ngram_ratios(cps: np.ndarray, s0: list[int], s1: list[int], texts:
     if not len(again):
         return out  # the usual case: no gram comes back in any text
     again = again[np.concatenate(([True], again[1:] != again[:-1]))]  # sorted already: no np.unique
-    cand = np.flatnonzero(again[np.minimum(np.searchsorted(again, h), len(again) - 1)] == h)
+    # a 2^16-bit table of the repeated hashes' low bits keeps the exact search to few grams
+    table = np.zeros(1 << 16, dtype=bool)
+    table[(again & _U16).astype(np.int64)] = True
+    cand = np.flatnonzero(table[(h & _U16).astype(np.int64)])
+    cand = cand[again[np.minimum(np.searchsorted(again, h[cand]), len(again) - 1)] == h[cand]]
     order = cand[np.argsort(h[cand], kind="stable")]  # stable: a group lists its grams in text order
     hs = h[order]
     head = np.ones(len(order), dtype=bool)
