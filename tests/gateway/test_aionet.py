@@ -226,3 +226,39 @@ def test_tls(tmp_path: Path) -> None:
                     await c.post(f"https://localhost:{port}/x", json={})
 
     asyncio.run(main())
+
+
+def test_upstream_requests_carry_client_headers_and_no_cookies() -> None:
+    """`Upstream` sends through the transport: the client's default headers and the key go out,
+    a cookie one answer set is not sent with the next request (another user's, maybe)."""
+    from hegui.gateway.config import GatewayConfig
+    from hegui.gateway.upstream import Target, Upstream
+
+    heads: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            head, body = await read_request(reader)
+            heads.append(head.lower() + body)
+            out = b'{"ok": true}'
+            writer.write(b"HTTP/1.1 200 OK\r\nSet-Cookie: session=user-a\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: " + str(len(out)).encode() + b"\r\n\r\n" + out)
+            await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await serve(handler)
+        async with server:
+            up = Upstream(GatewayConfig(upstream_url=f"http://127.0.0.1:{port}/v1"))
+            t = Target(f"http://127.0.0.1:{port}/v1", "sk-upstream", "m")
+            assert await up.post_json(t, "/chat/completions", {"q": "你好"}) == {"ok": True}
+            assert await up.get_json(t, "/models") == {"ok": True}
+            await up.aclose()
+
+    asyncio.run(main())
+    post, get = heads
+    assert post.startswith(b"post /v1/chat/completions http/1.1") and b"authorization: bearer sk-upstream" in post
+    assert b"content-type: application/json" in post and b"user-agent: python-httpx/" in post
+    assert post.endswith('{"q":"你好"}'.encode())
+    assert get.startswith(b"get /v1/models http/1.1") and b"content-type" not in get and b"content-length" not in get
+    assert b"cookie" not in get

@@ -53,6 +53,9 @@ class Upstream:
             timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s), limits=limits,
             transport=AsyncioTransport(limits=limits),  # httpx over plain asyncio: see hegui.gateway.aionet
         )
+        self._timeout = self.client.timeout.as_dict()
+        self._default_headers = self.client.headers.raw  # Accept, Accept-Encoding, Connection, User-Agent
+        self._routes: dict[str, tuple[httpx.URL, httpx.AsyncBaseTransport]] = {}
 
     @property
     def configured(self) -> bool:
@@ -70,30 +73,61 @@ class Upstream:
             return Target(self.config.upstream_url.rstrip("/"), key.get_secret_value() if key else None, model)
         raise GatewayError(404, "model_not_found", f"模型不存在：{model[:100]}", f"the model does not exist: {model[:100]}")
 
-    def _headers(self, t: Target, body: bool = True) -> dict[str, str]:
-        h = {"Content-Type": "application/json"} if body else {}
-        if t.api_key:
-            h["Authorization"] = f"Bearer {t.api_key}"
-        return h
+    def _route(self, url: str) -> tuple[httpx.URL, httpx.AsyncBaseTransport]:
+        """The parsed URL and the transport the client would pick for it (its pool, or a proxy from
+        the environment), worked out once per URL: the gateway calls a handful of URLs."""
+        r = self._routes.get(url)
+        if r is None:
+            u = httpx.URL(url)
+            r = (u, self.client._transport_for_url(u))  # httpx's own choice, proxies included
+            if len(self._routes) < 1024:
+                self._routes[url] = r
+        return r
 
-    def _post(self, t: Target, path: str, body: dict[str, Any]) -> httpx.Request:
-        """The request httpx's ``json=`` would build, encoded with orjson."""
-        return self.client.build_request("POST", f"{t.base_url}{path}", content=fastjson.dumps(body), headers=self._headers(t))
+    def _request(self, method: str, t: Target, path: str, body: dict[str, Any] | None = None) -> httpx.Request:
+        """The request ``client.build_request`` would build (client default headers, timeouts;
+        JSON encoded with orjson), without its per-request merging of URL, headers and cookies."""
+        headers = list(self._default_headers)
+        if body is not None:
+            headers.append((b"Content-Type", b"application/json"))
+        if t.api_key:
+            headers.append((b"Authorization", f"Bearer {t.api_key}".encode()))
+        url, _ = self._route(f"{t.base_url}{path}")
+        return httpx.Request(method, url, headers=headers, content=None if body is None else fastjson.dumps(body),
+                             extensions={"timeout": self._timeout})
 
     async def _send(self, req: httpx.Request, *, stream: bool) -> httpx.Response:
+        """Send through the transport itself, not ``client.send``: the client's layers around it (auth
+        flow, redirect loop, event hooks, cookie jar) do nothing for the gateway but cost CPU on
+        every request — and a shared cookie jar would carry one user's upstream cookies into the
+        next user's request. Connection errors are retried (the request never reached the server);
+        nothing else is."""
+        transport = self._route(str(req.url))[1]
         for attempt in range(self.config.connect_retries + 1):
             try:
-                return await self.client.send(req, stream=stream)
+                resp = await transport.handle_async_request(req)
             except (httpx.ConnectError, httpx.ConnectTimeout) as e:
                 if attempt >= self.config.connect_retries:
                     raise upstream_error(e) from e
                 await asyncio.sleep(0.05 * 2**attempt)
+                continue
             except httpx.HTTPError as e:
                 raise upstream_error(e) from e
+            resp.request = req
+            if not stream:
+                try:
+                    await resp.aread()
+                except httpx.HTTPError as e:
+                    await resp.aclose()
+                    raise upstream_error(e) from e
+                except BaseException:
+                    await resp.aclose()
+                    raise
+            return resp
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def post_json(self, t: Target, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        resp = await self._send(self._post(t, path, body), stream=False)
+        resp = await self._send(self._request("POST", t, path, body), stream=False)
         if resp.status_code >= 400:
             raise status_error(resp.status_code, resp.content)
         try:
@@ -106,21 +140,20 @@ class Upstream:
 
     async def post_bytes(self, t: Target, path: str, body: dict[str, Any]) -> tuple[bytes, str]:
         """POST JSON, get a binary body back (audio): (bytes, content type)."""
-        resp = await self._send(self._post(t, path, body), stream=False)
+        resp = await self._send(self._request("POST", t, path, body), stream=False)
         if resp.status_code >= 400:
             raise status_error(resp.status_code, resp.content)
         return resp.content, resp.headers.get("content-type", "application/octet-stream")
 
     async def get_json(self, t: Target, path: str) -> dict[str, Any]:
-        req = self.client.build_request("GET", f"{t.base_url}{path}", headers=self._headers(t, body=False))
-        resp = await self._send(req, stream=False)
+        resp = await self._send(self._request("GET", t, path), stream=False)
         if resp.status_code >= 400:
             raise status_error(resp.status_code, resp.content)
-        return dict(resp.json())
+        return dict(fastjson.loads(resp.content))
 
     @asynccontextmanager
     async def stream(self, t: Target, path: str, body: dict[str, Any]) -> AsyncIterator[httpx.Response]:
-        resp = await self._send(self._post(t, path, body), stream=True)
+        resp = await self._send(self._request("POST", t, path, body), stream=True)
         try:
             if resp.status_code >= 400:
                 await resp.aread()
