@@ -96,39 +96,45 @@ def shingle_hashes(texts: Sequence[str], n: int, seed: int) -> tuple[np.ndarray,
 
 def sketch(h: np.ndarray, doc: np.ndarray, nd: int, k: int, seed: int) -> np.ndarray:
     """The ``(nd, k)`` fast-similarity sketch of each text's n-gram hashes (all bins
-    ``2^64 - 1`` for a text without n-grams)."""
+    ``2^64 - 1`` for a text without n-grams).
+
+    One 64-bit hash serves two rounds, one per 32-bit half ``u``: bin ``u·k >> 32``, value
+    ``u·k mod 2^32`` (the rest of ``u`` below the bin: uniform, and independent of the other
+    half). Rounds 0 and 1 use the n-gram hash itself, rounds 2j and 2j+1 ``mix64(h ^ salt[j])``.
+    """
     sig = np.full(nd * k, _EMPTY, dtype=_U)
+    view = sig.reshape(nd, k)
     if not len(h):
-        return sig.reshape(nd, k)
-    salt = mix64(np.arange(2 * k, dtype=_U) + _U(seed & 0xFFFFFFFF) * _U(2 * k))  # one per round
-    top = _U(65 - k.bit_length()) if k > 1 and k & (k - 1) == 0 else None
+        return view
+    salt = mix64(np.arange(2 * k, dtype=_U) + _U(seed & 0xFFFFFFFF) * _U(2 * k))
     k64 = _U(k)
 
-    def place(x: np.ndarray, rounds: np.ndarray | None, dk: np.ndarray) -> None:
-        # the bin (uniform in [0, k)) from the high bits, the value from the low 32
-        bins = x >> top if top is not None else ((x >> _U(32)) * k64) >> _U(32)
-        bins += dk
-        vals = x & _MASK32
-        if rounds is not None:
-            vals |= rounds << _U(32)
-        np.minimum.at(sig, bins.ravel(), vals.ravel())
+    def place(x: np.ndarray, first: int, dk: np.ndarray) -> None:
+        """Rounds ``first`` and ``first + 1`` (those below k) from x, one per 32-bit half."""
+        for r, half in ((first, x >> _U(32)), (first + 1, x & _MASK32)):
+            if r < k:
+                u = half * k64
+                bins = u >> _U(32)
+                bins += dk
+                u &= _MASK32
+                u |= _U(r) << _U(32)
+                np.minimum.at(sig, bins, u)
 
     dk = doc.astype(_U) * k64
-    place(h, None, dk)  # round 0: the n-gram hash itself (already seeded)
-    first, block = 1, 1
-    view = sig.reshape(nd, k)
+    place(h, 0, dk)  # rounds 0 and 1: the n-gram hash itself (already seeded)
+    first, pairs = 2, 1
     while first < k:
-        sel = (view == _EMPTY).any(axis=1)[doc]
-        if not sel.any():
+        need = (view == _EMPTY).any(axis=1)
+        if not need.any():
             return view
-        hs, dks = h[sel], dk[sel]
-        rounds = np.arange(first, min(first + block, k), dtype=_U)
-        if len(rounds) == 1:
-            place(mix64(hs ^ salt[first]), rounds, dks)
-        else:
-            place(mix64(hs[:, None] ^ salt[first : first + len(rounds)][None, :]), rounds[None, :], dks[:, None])
-        first += len(rounds)
-        block = min(2 * block, 32) if first > 2 else 1
+        sel = need[doc]
+        hs, dks = (h, dk) if sel.mean() > 0.7 else (h[sel], dk[sel])  # rounds past a full text change nothing
+        for _ in range(pairs):
+            if first >= k:
+                break
+            place(mix64(hs ^ salt[first // 2]), first, dks)
+            first += 2
+        pairs = min(2 * pairs, 16)
     # Round k + j: every n-gram of the text to bin j (only texts with a handful of n-grams get here).
     need = (view == _EMPTY).any(axis=1)
     sel = need[doc]
