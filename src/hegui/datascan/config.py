@@ -34,7 +34,7 @@ class MinHashConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # Permutations of the MinHash signature (rensa).
+    # Bins of the MinHash sketch (hegui.datascan.minhash: fast similarity sketching).
     num_perm: int = Field(default=128, ge=8, le=1024)
     # LSH bands; a pair is a candidate when one band matches. More bands: lower similarity caught.
     bands: int = Field(default=12, ge=1)

@@ -27,7 +27,7 @@ _U = np.uint64
 _MASK32 = _U(0xFFFFFFFF)
 _ODD = _U(0x9E3779B97F4A7C15)  # 2^64 / golden ratio: seeds and combining
 _EMPTY = _U(0xFFFFFFFFFFFFFFFF)
-SKETCH = "fss-v1"  # part of MinHashStep.config: band keys of other sketches are not comparable
+SKETCH = "fss-v2"  # part of MinHashStep.config: band keys of other sketches are not comparable
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
