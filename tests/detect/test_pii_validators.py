@@ -129,3 +129,17 @@ def test_generated_ids_validate(birth: dt.date, seq: int) -> None:
     r = v.check_resident_id(idn, today=TODAY)
     assert r.valid and r.birth_date == birth
     assert r.is_minor(TODAY) == (v.age_on(birth, TODAY) < 18)
+
+
+def test_other_script_digits_in_an_id_are_a_checksum_mismatch_not_a_crash() -> None:
+    # \d takes Arabic-Indic and other digits, and normalisation keeps them: the check digit used
+    # to raise on them, failing the whole request closed.
+    idn = v.make_resident_id("110105", dt.date(1990, 3, 7), 123)
+    odd = idn[:15] + "٣" + idn[16:]  # in the sequence number: region and birth date stay valid
+    r = v.check_resident_id(odd, today=TODAY)
+    assert not r.valid and r.checksum_ok is False and "check digit mismatch" in r.reason
+    from hegui.detect.pii import PiiDetector
+    from hegui.text import normalize
+
+    found = PiiDetector().detect(normalize(f"身份证号{odd}"))
+    assert [(f.risk, round(f.score, 2)) for f in found] == [("pii.id_card", 0.65)]  # 0.3 + context

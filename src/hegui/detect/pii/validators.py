@@ -166,7 +166,10 @@ def check_resident_id(value: str, *, today: _dt.date | None = None, allow_15: bo
     sex = "male" if int(seq[-1]) % 2 else "female"
     checksum_ok: bool | None = None
     if n == 18:
-        checksum_ok = id_check_char(v[:17]) == v[17].upper()
+        # ``\d`` also takes other scripts' digits (Arabic-Indic ٣, Bengali ৩…), which normalisation
+        # keeps: such a value cannot carry a valid check digit (the checksum is defined on ASCII
+        # digits), and computing it raised, which failed the whole request closed.
+        checksum_ok = v[:17].isascii() and id_check_char(v[:17]) == v[17].upper()
     problems = []
     if not region_ok:
         problems.append("unknown region code")
