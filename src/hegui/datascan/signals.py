@@ -225,7 +225,7 @@ def _stripped_bounds(space: np.ndarray, doc: np.ndarray, starts: np.ndarray, nd:
 
 
 _GRAM_MUL = np.uint64(0x9E3779B97F4A7C15)
-_U16 = np.uint64(0xFFFF)
+_DOC_MUL = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 def _repeated_ngram_ratios(cps: np.ndarray, s0: list[int], s1: list[int], texts: Sequence[str],
@@ -233,12 +233,12 @@ def _repeated_ngram_ratios(cps: np.ndarray, s0: list[int], s1: list[int], texts:
     """`_repeated_ngram_ratio` of each stripped text, with hashes over the batch's code points.
 
     A gram (10 characters, every 5th position) is two 5-character chunks, so the chunks of all
-    texts are hashed once (seeded with the text's index: equal grams of different texts never
-    share a hash) and each gram's hash combines two chunk hashes. One sort finds the hashes that
-    come back; only those grams are grouped and compared code point by code point with the first
-    gram of their group, so the result is exact (a text where a group holds different grams, a
-    64-bit collision, gets the per-text function). The characters covered by repeated grams are
-    5 × the chunks inside one.
+    texts are hashed once and each gram's hash combines two chunk hashes and the text's index
+    (equal grams of different texts never share a hash). One sort of the hashes' top halves finds
+    those that come back; only those grams are grouped by full hash and compared code point by
+    code point with the first gram of their group, so the result is exact (a text where a group
+    holds different grams, a 64-bit collision, gets the per-text function). The characters
+    covered by repeated grams are 5 × the chunks inside one.
     """
     if n % 2:
         return [_repeated_ngram_ratio(t.strip(), n, cap) for t in texts]
@@ -256,20 +256,26 @@ def _repeated_ngram_ratios(cps: np.ndarray, s0: list[int], s1: list[int], texts:
     cfirst = np.zeros(nd, dtype=np.int64)
     np.cumsum(mc[:-1], out=cfirst[1:])
     ck = np.arange(len(cdoc), dtype=np.int64) - cfirst[cdoc]
-    chunks = cps[(lo[cdoc] + step * ck)[:, None] + np.arange(step)]
-    hc = hash_columns([chunks[:, j] for j in range(step)], cdoc)
+    chunks = np.lib.stride_tricks.sliding_window_view(cps, step)[lo[cdoc] + step * ck]
+    hc = hash_columns([chunks[:, j] for j in range(step)], 0)
     gram_chunk = np.flatnonzero(ck < (mc - 1)[cdoc])  # a gram's first chunk, in text order
-    h = mix64(hc[gram_chunk] * _GRAM_MUL + hc[gram_chunk + 1])
-    sh = np.sort(h)
-    again = sh[1:][sh[1:] == sh[:-1]]
+    # the text's index in the gram's hash: equal grams of different texts never share one
+    h = hc[gram_chunk] * _GRAM_MUL
+    h += hc[gram_chunk + 1]
+    h += cdoc[gram_chunk].astype(np.uint64) * _DOC_MUL
+    h = mix64(h)
+    # Repeats of the top 32 bits (a cheaper sort) give the candidates; 64-bit groups decide.
+    top = (h >> np.uint64(32)).astype(np.uint32)
+    st = np.sort(top)
+    again = st[1:][st[1:] == st[:-1]]
     if not len(again):
         return out  # the usual case: no gram comes back in any text
     again = again[np.concatenate(([True], again[1:] != again[:-1]))]  # sorted already: no np.unique
-    # a 2^16-bit table of the repeated hashes' low bits keeps the exact search to few grams
+    # a 2^16-bit table of the repeated values' low bits keeps the exact search to few grams
     table = np.zeros(1 << 16, dtype=bool)
-    table[(again & _U16).astype(np.int64)] = True
-    cand = np.flatnonzero(table[(h & _U16).astype(np.int64)])
-    cand = cand[again[np.minimum(np.searchsorted(again, h[cand]), len(again) - 1)] == h[cand]]
+    table[again & 0xFFFF] = True
+    cand = np.flatnonzero(table[top & 0xFFFF])
+    cand = cand[again[np.minimum(np.searchsorted(again, top[cand]), len(again) - 1)] == top[cand]]
     order = cand[np.argsort(h[cand], kind="stable")]  # stable: a group lists its grams in text order
     hs = h[order]
     head = np.ones(len(order), dtype=bool)
