@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hegui.detect.base import DetectorRegistry, Finding
+from hegui.detect.pii.gates import GateSet
 from hegui.detect.pii.recognizer import PatternRecognizer, RecognizerResult
 from hegui.detect.pii.recognizers import BUILTIN_RECOGNIZERS
 from hegui.text import NormalizedText
@@ -108,25 +109,61 @@ class PiiDetector:
         self.registry = RecognizerRegistry(recognizers)
         for n in disabled:
             self.registry.remove(n)
+        # (recogniser ids, recognisers, their gates), rebuilt when the registry changes.
+        self._gates: tuple[tuple[int, ...], list[PatternRecognizer], GateSet] | None = None
+        self._gated()  # compile the gate database now (≈ 0.4 s once per process), not on a first request
 
     @property
     def recognizers(self) -> list[str]:
         return self.registry.names()
 
+    def _gated(self) -> tuple[list[PatternRecognizer], GateSet]:
+        """The recognisers in order and their gates (`hegui.detect.pii.gates`), compiled once per registry."""
+        recs = list(self.registry)
+        key = tuple(map(id, recs))
+        cached = self._gates
+        if cached is None or cached[0] != key:
+            # Only the class that declares a gate gets it (a subclass may have changed the patterns).
+            cached = (key, recs, GateSet([type(r).__dict__.get("gate") for r in recs]))
+            self._gates = cached
+        return cached[1], cached[2]
+
     def analyze(self, text: str) -> list[RecognizerResult]:
-        """All results over ``min_score`` on an already-normalised string (overlaps resolved)."""
+        """All results over ``min_score`` on an already-normalised string (overlaps resolved).
+
+        One hyperscan pass over the text first says which recognisers can find anything at all;
+        the others are skipped (they would return nothing: see `hegui.detect.pii.gates`).
+        """
+        recs, gates = self._gated()
+        return self._analyze(text, recs, gates.passes(text))
+
+    def _analyze(self, text: str, recs: list[PatternRecognizer], runs: int) -> list[RecognizerResult]:
         raw: list[RecognizerResult] = []
-        for rec in self.registry:
-            raw.extend(r for r in rec.analyze(text) if r.score >= self.min_score)
+        min_score = self.min_score
+        i = 0
+        while runs:
+            if runs & 1:
+                for r in recs[i].analyze(text):
+                    if r.score >= min_score:
+                        raw.append(r)
+            runs >>= 1
+            i += 1
         # Filtering first is equivalent (a candidate under min_score is never "better" than one
         # over it, so it can only be dropped, never drop another) and keeps the overlap pass small.
-        return resolve_overlaps(raw)
+        return resolve_overlaps(raw) if raw else raw
 
     def detect(self, text: NormalizedText) -> list[Finding]:
         return [self._finding(r) for r in self.analyze(text.text)]
 
     def detect_batch(self, texts: Sequence[NormalizedText]) -> list[list[Finding]]:
-        return [self.detect(t) for t in texts]
+        """`detect` for each text, with the registry and gate database looked up once."""
+        recs, gates = self._gated()
+        strs = [t.text for t in texts]
+        analyze, finding = self._analyze, self._finding
+        return [
+            [finding(r) for r in analyze(s, recs, runs)] if runs else []
+            for s, runs in zip(strs, gates.passes_many(strs), strict=True)
+        ]
 
     def _finding(self, r: RecognizerResult) -> Finding:
         # Evidence names the recogniser, the pattern and the check outcome: never the value.

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from hegui.detect.pii.gates import Gate
+
 # Digit and alphanumeric boundaries used by the patterns: an identifier inside a longer run of
 # digits (or letters and digits) is not that identifier.
 NOT_DIGIT_BEFORE = r"(?<![0-9])"
@@ -108,6 +110,10 @@ class PatternRecognizer:
     context_floor: ClassVar[float] = 0.4
     # Score when no context word is near and the recogniser needs one (e.g. bare 8-digit numbers).
     context_required: ClassVar[bool] = False
+    # A necessary condition for any candidate, checked for all recognisers in one hyperscan pass
+    # (`hegui.detect.pii.gates`). Only the class that declares it uses it: a subclass that changes
+    # the patterns does not inherit a gate that may no longer hold (it then always runs).
+    gate: ClassVar[Gate | None] = None
 
     def __init__(self) -> None:
         self._compiled: list[tuple[Pattern, re.Pattern[str]]] = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from hegui.detect.pii import validators as v
+from hegui.detect.pii.gates import OTHER_DIGIT, Gate
 from hegui.detect.pii.recognizer import (
     NOT_DIGIT_AFTER,
     Check,
@@ -35,6 +36,8 @@ class MobileRecognizer(PatternRecognizer):
     context_boost = 0.25
 
     _quick = re.compile(r"1[3-9]\d")
+    # Both patterns hold ``1[3-9]\d``, an optional separator and four more digits.
+    gate = Gate.any_of(r"1[3-9][0-9][ \-.]?[0-9]{4}", OTHER_DIGIT)
 
     def prefilter(self, text: str) -> bool:
         return self._quick.search(text) is not None
@@ -70,6 +73,8 @@ class LandlineRecognizer(PatternRecognizer):
     context_words = ("电话", "座机", "固话", "联系", "致电", "拨打", "传真", "总机", "tel", "phone", "fax")
 
     _quick = re.compile(r"0[1-9]\d")
+    # The pattern without its boundaries, ASCII digits for ``\d``.
+    gate = Gate.any_of(r"0(?:10|2[0-9]|[3-9][0-9]{2})\)?[ \-]?[2-9][0-9]{6}", OTHER_DIGIT)
 
     def prefilter(self, text: str) -> bool:
         return self._quick.search(text) is not None
@@ -109,6 +114,8 @@ class EmailRecognizer(PatternRecognizer):
     )
     context_words = ("邮箱", "邮件", "email", "e-mail", "mail")
     context_boost = 0.1
+    # The local part's last character, "@", a domain label and the dot after it.
+    gate = Gate.any_of(r"[a-z0-9_]@[a-z0-9][a-z0-9\-]{0,62}\.[a-z0-9]")
 
     def prefilter(self, text: str) -> bool:
         return "@" in text

@@ -6,6 +6,7 @@ import datetime as _dt
 from typing import ClassVar
 
 from hegui.detect.pii import validators as v
+from hegui.detect.pii.gates import OTHER_DIGIT, Gate, digits
 from hegui.detect.pii.recognizer import (
     DIGIT_START,
     NOT_ALNUM_AFTER,
@@ -37,6 +38,8 @@ class ResidentIdRecognizer(PatternRecognizer):
         super().__init__()
         self._today = today
 
+    gate = Gate.any_of(digits(15), OTHER_DIGIT)
+
     def prefilter(self, text: str) -> bool:
         return max_digit_run(text) >= 15
 
@@ -64,6 +67,8 @@ class PassportRecognizer(PatternRecognizer):
     )
     context_words = ("护照", "passport", "证件号", "护照号")
     context_boost = 0.4
+    # e + 8 digits, e + letter + 7 digits, g + 8 digits, [dps] + e? + 7 digits.
+    gate = Gate.any_of("[degps][a-z]?" + digits(7), OTHER_DIGIT)
 
     def prefilter(self, text: str) -> bool:
         return max_digit_run(text) >= 7
@@ -92,6 +97,8 @@ class HmtPermitRecognizer(PatternRecognizer):
     )
     context_boost = 0.4
     context_floor = 0.5
+    # c + letter or digit + 7 digits; every other shape holds 8 digits.
+    gate = Gate.any_of("c[a-z]" + digits(7), digits(8), OTHER_DIGIT)
 
     def prefilter(self, text: str) -> bool:
         return max_digit_run(text) >= 7
@@ -126,6 +133,8 @@ class UsccRecognizer(PatternRecognizer):
         "信用代码", "社会信用", "统一社会", "税号", "纳税人识别号", "营业执照", "credit code", "uscc",
     )
     context_boost = 0.15
+
+    gate = Gate.any_of("[0-9a-z]{2}" + digits(6) + "[0-9a-z]{10}", OTHER_DIGIT)
 
     def prefilter(self, text: str) -> bool:
         return max_digit_run(text) >= 6

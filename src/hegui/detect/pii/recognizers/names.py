@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from hegui.detect.pii.gates import CJK, Gate, alt, any_chars, chars, lit
 from hegui.detect.pii.recognizer import Check, Pattern, PatternRecognizer, RecognizerResult
 
 # Compound surnames first so that 欧阳 wins over 欧.
@@ -84,6 +85,20 @@ class PersonNameRecognizer(PatternRecognizer):
     context_floor = 0.0
 
     _titles = re.compile(_TITLES)
+    # A cue result is one of these cue prefixes (each cue of `_CUES_BEFORE` starts with one, and
+    # its required punctuation is spelled out), at most two more characters (``[:：是为]?\s?``,
+    # ``\s\s?``), then a surname, a CJK character. A title result is a surname character and up
+    # to three more CJK characters before the title (`_before_title` looks four characters back
+    # and needs the name pattern to match there).
+    _cue_prefixes = (
+        "我叫", "名字是", "名字叫", "名叫", "姓名", "联系人:", "联系人：", "联系人是", "联系人为", "收件人",
+        "收货人", "寄件人", "患者:", "患者：", "学生:", "学生：", "员工:", "员工：", "法定代表人", "户主",
+        "签名:", "签名：", "name:", "name：", "my name is",
+    )
+    gate = Gate.any_of(
+        alt(*(lit(c) for c in _cue_prefixes)) + any_chars(0, 2) + CJK,
+        chars(_SURNAME_FIRST) + f"(?:{CJK}){{0,3}}" + alt(*(lit(t) for t in _TITLES.split("|"))),
+    )
     _name = re.compile(f"{_SURNAME}{_GIVEN}{{0,2}}")
 
     def analyze(self, text: str) -> list[RecognizerResult]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from hegui.detect.pii.gates import OTHER_DIGIT, Gate, chars, digits, lit
 from hegui.detect.pii.recognizer import Check, Pattern, PatternRecognizer, RecognizerResult
 
 # A version marker just before the match ("v1.2.3.4", "version 1.2.3.4", "版本1.2.3.4").
@@ -28,8 +29,16 @@ class IpRecognizer(PatternRecognizer):
     context_words = ("ip", "地址", "服务器", "主机", "host", "server", "访问", "登录")
     context_boost = 0.25
 
-    _v4 = re.compile(r"\d\.\d{1,3}\.\d")
-    _v6 = re.compile(r"[0-9a-f]{0,4}:[0-9a-f]{0,4}:")
+    # Quick tests per pattern. Only whether they match anywhere matters, so each starts with its
+    # literal ("." or ":"), which `re` can skip to quickly: ``\d\.\d{1,3}\.\d`` and
+    # ``[0-9a-f]{0,4}:[0-9a-f]{0,4}:`` (the latter tried at every position) accept the same texts.
+    _v4 = re.compile(r"\.(?<=\d\.)\d{1,3}\.\d")
+    _v6 = re.compile(r":[0-9a-f]{0,4}:")
+    gate = Gate.any_of(
+        digits(1) + lit(".") + digits(1, 3) + lit(".") + digits(1),
+        lit(":") + f"(?:{chars('0123456789abcdef')}){{0,4}}" + lit(":"),
+        OTHER_DIGIT,
+    )
 
     def prefilter(self, text: str) -> bool:
         return "." in text or ":" in text

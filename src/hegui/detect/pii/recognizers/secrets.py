@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 
+from hegui.detect.pii.gates import Gate, chars, lit
 from hegui.detect.pii.recognizer import (
     NOT_ALNUM_AFTER,
     Check,
@@ -46,6 +47,8 @@ class PrivateKeyRecognizer(PatternRecognizer):
         Pattern("pem_block", "-----begin " + _PEM_LABEL + r"[\s\S]{0,20000}?-----end " + _PEM_LABEL, 1.0),
         Pattern("pem_head", "-----begin " + _PEM_LABEL + r"(?:\s*[a-z0-9+/=:\-]{16,}){0,64}", 0.95),
     )
+
+    gate = Gate.any_of(lit("private key"))
 
     def prefilter(self, text: str) -> bool:
         return "private key" in text
@@ -97,6 +100,7 @@ class ApiKeyRecognizer(PatternRecognizer):
     _markers = ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "sk-", "glpat-", "xox",
                 "aiza", "_live_", "_test_", "eyj")
     _github = re.compile(r"gh[pousr]_|github_pat_")
+    gate = Gate.any_of(*(lit(m) for m in _markers), lit("gh") + chars("pousr") + lit("_"), lit("github_pat_"))
 
     def prefilter(self, text: str) -> bool:
         return any(m in text for m in self._markers) or (
@@ -140,6 +144,10 @@ class GenericSecretRecognizer(PatternRecognizer):
     min_entropy = 3.2
 
     _quick = re.compile(_ASSIGN)
+    # Every alternative of ``_ASSIGN`` contains one of these.
+    gate = Gate.any_of(
+        *(lit(w) for w in ("api", "access", "secret", "token", "passw", "pwd", "private", "密钥", "秘钥", "令牌", "口令", "密码", "凭证"))
+    )
 
     def prefilter(self, text: str) -> bool:
         return self._quick.search(text) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from hegui.detect.pii.gates import Gate, chars
 from hegui.detect.pii.recognizer import NOT_ALNUM_AFTER, Check, Pattern, PatternRecognizer
 
 PROVINCE_CHARS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -35,6 +36,12 @@ class LicensePlateRecognizer(PatternRecognizer):
     context_boost = 0.25
 
     _quick = re.compile(f"[{PROVINCE_CHARS}使]{_L}?{_SEP}[0-9a-z]")
+    # The quick test, character for character.
+    gate = Gate.any_of(
+        chars(PROVINCE_CHARS + "使")
+        + f"{chars('abcdefghjklmnpqrstuvwxyz')}?{chars('·• .-')}?"
+        + chars("0123456789abcdefghijklmnopqrstuvwxyz")
+    )
 
     def prefilter(self, text: str) -> bool:
         return self._quick.search(text) is not None
