@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
     app = FastAPI(title="hegui gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hegui = st
 
-    app.add_middleware(RequestContextMiddleware, state=st)
+    app.add_middleware(RequestContextMiddleware, state=st, hot=openai_routes.HOT_ROUTES)
 
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: GatewayError) -> Response:

@@ -1,8 +1,12 @@
 """The outermost gateway layer: a request id and `RequestContext` per request, the request log
-line, request metrics, and a JSON 500 instead of a bare error page.
+line, request metrics, and a JSON 500 instead of a bare error page — and the dispatcher of the
+hot routes (chat and text completions), which it calls directly.
 
 A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's `BaseHTTPMiddleware`
 pipes every streamed chunk through an extra task and memory stream, a cost paid per SSE chunk.
+Calling the completion handlers from here skips FastAPI's exception, body-limit, exit-stack and
+routing layers (each wraps the call and ``send`` once more); they need none of them: a
+`GatewayError` becomes its response here, as FastAPI's exception handler would make it.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui.gateway.errors import GatewayError
@@ -21,9 +27,13 @@ from hegui.gateway.state import GatewayState, RequestContext
 log = logging.getLogger("hegui.gateway")
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+    def __init__(self, app: ASGIApp, state: GatewayState, hot: Mapping[str, Handler] | None = None) -> None:
         self.app, self.st = app, state
+        self.hot = dict(hot or {})  # path → handler, for POST
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,7 +56,15 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            handler = self.hot.get(scope["path"]) if scope["method"] == "POST" else None
+            if handler is None:
+                await self.app(scope, receive, send_wrapper)
+            else:
+                try:
+                    response = await handler(ctx.request)
+                except GatewayError as e:
+                    response = e.response(rid)
+                await response(scope, receive, send_wrapper)
         except Exception as e:  # never a bare 500 page; the error type only, no content
             if started:
                 raise
@@ -57,8 +75,7 @@ class RequestContextMiddleware:
     def _record(self, ctx: RequestContext, status: int) -> None:
         """Metrics and the request log line, when the response starts (streams: at their headers)."""
         route = ctx.route if ctx.route.startswith(("/v1", "/admin")) else "other"
-        self.st.metrics.requests.labels(route, str(status)).inc()
-        self.st.metrics.latency.labels(route).observe(time.perf_counter() - ctx.t0)
+        self.st.metrics.observe_request(route, status, time.perf_counter() - ctx.t0)
         if route != "other":
             log.info("request", extra={"request_id": ctx.request_id, "route": route, "status": status,
                                        "latency_ms": round(ctx.elapsed_ms(), 2), "user": ctx.user_pseudo[:12]})

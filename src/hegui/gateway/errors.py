@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from hegui.gateway.fastjson import FastJSONResponse
+
 
 class GatewayError(Exception):
     """An error the client sees as ``{"error": {...}}`` with ``status``."""
@@ -24,7 +26,7 @@ class GatewayError(Exception):
         headers = dict(self.headers)
         if request_id:
             headers["X-Request-Id"] = request_id
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+        return FastJSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
 def _type_for(status: int) -> str:

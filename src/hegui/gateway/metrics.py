@@ -5,6 +5,8 @@ Labels are route/status/action/risk ids only — never user ids or text.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 
@@ -22,6 +24,18 @@ class Metrics:
         self.fail_closed = Counter("hegui_fail_closed_total", "Requests refused because a safeguard failed", ["reason"], registry=r)
         self.upstream_errors = Counter("hegui_upstream_errors_total", "Upstream failures", ["kind"], registry=r)
         self.stream_stops = Counter("hegui_stream_stops_total", "Streams stopped by output moderation", registry=r)
+        self._per_request: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        """Count a request and its latency. The labelled children are kept, not looked up through
+        ``labels()`` (argument checks, a lock, a tuple) on every request."""
+        pair = self._per_request.get((route, status))
+        if pair is None:
+            pair = (self.requests.labels(route, str(status)), self.latency.labels(route))
+            if len(self._per_request) < 4096:
+                self._per_request[(route, status)] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,10 +11,12 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from hegui.gateway import fastjson
 from hegui.gateway.errors import GatewayError
+from hegui.gateway.fastjson import FastJSONResponse as JSONResponse
 from hegui.gateway.moderation import Outcome, bad_request, check, fail_closed_on_error, moderate, write_audit
 from hegui.gateway.notices import add_notices, notice_texts
 from hegui.gateway.state import GatewayState, RequestContext, log
@@ -44,7 +45,7 @@ async def read_json(state: GatewayState, request: Request) -> dict[str, Any]:
         if len(body) > limit:
             raise too_big
     try:
-        data = json.loads(body)
+        data = fastjson.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("请求体不是有效的 JSON", "the request body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -133,8 +134,9 @@ def refusal_completion(ctx: RequestContext, text: str, outcome: Outcome, state: 
 
 
 def sse(obj: dict[str, Any] | str) -> bytes:
-    data = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
-    return f"data: {data}\n\n".encode()
+    if isinstance(obj, str):
+        return f"data: {obj}\n\n".encode()
+    return b"data: " + fastjson.dumps(obj) + b"\n\n"
 
 
 def chunk(template: dict[str, Any], kind: str, text: str | None, finish: str | None = None,
@@ -169,6 +171,13 @@ async def chat_completions(request: Request) -> Response:
 @router.post("/v1/completions")
 async def completions(request: Request) -> Response:
     return await complete(request, "completions")
+
+
+# POSTs to these paths are handled by `RequestContextMiddleware` itself, straight from the outer
+# ASGI layer: the hot routes skip FastAPI's exception, body-limit, exit-stack and routing layers
+# (the handlers take nothing from FastAPI: no dependencies, no body model). The routes above stay
+# registered for everything else (405 on other methods, the OpenAPI listing).
+HOT_ROUTES = {"/v1/chat/completions": chat_completions, "/v1/completions": completions}
 
 
 def prompt_texts(body: dict[str, Any]) -> list[str]:
@@ -324,7 +333,7 @@ async def relay(state: GatewayState, ctx: RequestContext, resp: httpx.Response, 
                 if ending == "done":
                     continue
                 try:
-                    obj = json.loads(data)
+                    obj = fastjson.loads(data)
                 except ValueError:
                     ending = "upstream_bad_chunk"
                     break
