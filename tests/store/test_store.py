@@ -82,3 +82,28 @@ def test_rate_window_atomic_across_threads(store_config: StoreConfig, tmp_path: 
     with f() as s:  # old windows were dropped
         assert s.execute(text("SELECT count(*) FROM rate_windows")).scalar_one() == 1
     engine.dispose()
+
+
+def test_key_cache_bounds_revocation(store_config: StoreConfig, tmp_path: Path) -> None:
+    """A live key is served from memory for ``ttl_s``; a revocation elsewhere (another process:
+    here the store directly) is seen once that runs out, one through `forget` at once. Unknown and
+    revoked keys are never cached."""
+    import time
+
+    engine, f = _factory(store_config, tmp_path)
+    key, info = keystore.create_key(f, SECRET, "alice")
+    cache = keystore.KeyCache(SECRET, ttl_s=0.5)
+    assert cache.get(key) is None and cache.lookup(f, key) == info and cache.get(key) == info
+    assert cache.lookup(f, key + "x") is None and cache.get(key + "x") is None
+    assert keystore.revoke(f, info.id)  # by another process
+    assert cache.get(key) == info  # within the bound it still works here
+    time.sleep(0.6)
+    assert cache.get(key) is None and cache.lookup(f, key) is None  # after it, refused
+    key2, info2 = keystore.create_key(f, SECRET, "bob")
+    assert cache.lookup(f, key2) == info2
+    cache.forget(info2.id)  # revoked through this process: at once
+    assert cache.get(key2) is None
+    off = keystore.KeyCache(SECRET, ttl_s=0)
+    assert off.lookup(f, key2) == info2 and off.get(key2) is None  # 0 turns it off
+    assert all(key2 not in h and key not in h for h in cache._entries)  # keyed hashes, no key in clear
+    engine.dispose()
