@@ -110,36 +110,41 @@ def sketch(h: np.ndarray, doc: np.ndarray, nd: int, k: int, seed: int) -> np.nda
     k64 = _U(k)
 
     def place(x: np.ndarray, first: int, dk: np.ndarray) -> None:
-        """Rounds ``first`` and ``first + 1`` (those below k) from x, one per 32-bit half."""
-        for r, half in ((first, x >> _U(32)), (first + 1, x & _MASK32)):
-            if r < k:
-                u = half * k64
-                bins = u >> _U(32)
-                bins += dk
-                u &= _MASK32
-                u |= _U(r) << _U(32)
-                np.minimum.at(sig, bins, u)
+        """Rounds first + 2i and first + 2i + 1 (those below k) from column i of x, one per
+        32-bit half; x is (n-grams,) for one pair of rounds or (n-grams, pairs)."""
+        rounds = _U(first) if x.ndim == 1 else np.arange(first, first + 2 * x.shape[1], 2, dtype=_U)
+        for r, half in ((rounds, x >> _U(32)), (rounds + _U(1), x & _MASK32)):
+            u = half * k64
+            bins = u >> _U(32)
+            bins += dk
+            u &= _MASK32
+            u |= r << _U(32)
+            if np.any(r >= k64):  # k odd: the last pair has one round only
+                keep = np.broadcast_to(r < k64, u.shape)
+                bins, u = bins[keep], u[keep]
+            np.minimum.at(sig, bins.ravel(), u.ravel())
 
     dk = doc.astype(_U) * k64
     place(h, 0, dk)  # rounds 0 and 1: the n-gram hash itself (already seeded)
     first, pairs = 2, 1
+    hs, ds, dks = h, doc, dk  # the n-grams of texts with empty bins, fewer at each step
     while first < k:
-        need = (view == _EMPTY).any(axis=1)
+        need = (view == _EMPTY).any(axis=1)[ds]
         if not need.any():
             return view
-        sel = need[doc]
-        hs, dks = (h, dk) if sel.mean() > 0.7 else (h[sel], dk[sel])  # rounds past a full text change nothing
-        for _ in range(pairs):
-            if first >= k:
-                break
+        if not need.all():
+            hs, ds, dks = hs[need], ds[need], dks[need]
+        pairs = min(pairs, (k - first + 1) // 2)
+        if pairs == 1:
             place(mix64(hs ^ salt[first // 2]), first, dks)
-            first += 2
+        else:
+            place(mix64(hs[:, None] ^ salt[first // 2 : first // 2 + pairs][None, :]), first, dks[:, None])
+        first += 2 * pairs
         pairs = min(2 * pairs, 16)
     # Round k + j: every n-gram of the text to bin j (only texts with a handful of n-grams get here).
-    need = (view == _EMPTY).any(axis=1)
-    sel = need[doc]
-    if sel.any():
-        hs, ds = h[sel], doc[sel]
+    need = (view == _EMPTY).any(axis=1)[ds]
+    if need.any():
+        hs, ds = hs[need], ds[need]
         last = np.full(nd * k, _EMPTY, dtype=_U)
         vals = (mix64(hs[:, None] ^ salt[None, k:]) & _MASK32) | (np.arange(k, 2 * k, dtype=_U) << _U(32))[None, :]
         np.minimum.at(last, (ds[:, None] * k + np.arange(k)[None, :]).ravel(), vals.ravel())
