@@ -9,6 +9,7 @@ data. Also used by the one-off comparison against the previous commit (see BENCH
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -210,22 +211,23 @@ def corpus_texts(limit: int, seed: int = 3, plant_share: float = 0.3) -> list[st
     """Up to ``limit`` real texts (benign prompts, CED Weibo posts, COLD comments), a share with PII."""
     rng = random.Random(seed)
     gens = list(_pii(rng))
-    raw: list[str] = []
+    per_source: list[list[str]] = []
     sources = [
         (DATA / "prompts" / "benign" / "train.jsonl", "json"),
         (DATA / "rumours" / "ced_posts.jsonl", "json"),
         (DATA / "cold" / "train.csv", "csv"),
     ]
-    per_source = limit // len(sources) + 1
     for path, kind in sources:
         if not path.exists():
             continue
         with path.open(encoding="utf-8-sig") as fh:
             if kind == "json":
-                texts = [json.loads(line)["text"] for line, _ in zip(fh, range(per_source), strict=False)]
+                texts = [json.loads(line)["text"] for line, _ in zip(fh, range(limit), strict=False)]
             else:
                 import csv
 
-                texts = [row["TEXT"] for row, _ in zip(csv.DictReader(fh), range(per_source), strict=False)]
-        raw.extend(texts)
+                texts = [row["TEXT"] for row, _ in zip(csv.DictReader(fh), range(limit), strict=False)]
+        per_source.append(texts)
+    # Round robin, so that every source is represented whatever the limit.
+    raw = [t for group in itertools.zip_longest(*per_source) for t in group if t is not None][:limit]
     return [plant(t, rng, gens) if rng.random() < plant_share else t for t in raw[:limit]]
