@@ -12,7 +12,7 @@
 3. ``--cpu``: CPU per request of one `hegui serve` process (process CPU / requests, from /proc),
    admin key against user keys (one user per client), policy ``interim-2023`` with the rate limit
    and the flood count on (limits set high enough never to refuse), default detectors, scripted
-   upstream answering in 50 ms, 8 concurrent clients; ``--rounds`` interleaved rounds, best and
+   upstream answering in 50 ms, 8 concurrent clients (``--clients``); ``--rounds`` interleaved rounds, best and
    median reported. CPU is what a shared machine disturbs least, and at 32 clients one process
    saturates, so its CPU per request is what the added latency follows.
 
@@ -145,7 +145,7 @@ def run_cpu(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     up_url = f"http://127.0.0.1:{up_port}/v1"
     procs = [up]
     schema = f"hg_bench_cpu_{os.getpid()}"
-    conc = 8
+    conc = args.clients
     try:
         for store in args.stores.split(","):
             port = free_port()
@@ -277,6 +277,7 @@ def main() -> None:
     ap.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment for the gateways")
     ap.add_argument("--cpu", action="store_true", help="only the gateway's CPU per request, admin and user keys")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of --cpu")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent clients of --cpu (one user key each)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if args.cpu:
