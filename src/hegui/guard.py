@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hegui.detect.base import Detector, DetectorRegistry, Finding
-from hegui.policy import Action, Policy, RedactOperator, Role, Rule, load_policy
+from hegui.policy import Action, Policy, RedactOperator, Role, load_policy
 from hegui.text import NormalizedText, TextTooLargeError, guess_lang, normalize
+from hegui.text.normalize import normalize_batch
 
 log = logging.getLogger("hegui.guard")
 
@@ -161,12 +162,7 @@ class Guard:
         if langs is not None and len(langs) != len(texts):
             raise ValueError(f"langs has {len(langs)} entries for {len(texts)} texts")
         t0 = time.perf_counter()
-        norms: list[NormalizedText | None] = []
-        for t in texts:
-            try:
-                norms.append(normalize(t, max_chars=self.max_chars))
-            except TextTooLargeError:
-                norms.append(None)
+        norms = normalize_batch(texts, max_chars=self.max_chars)  # None: over max_chars
         ok = [n for n in norms if n is not None]
         per_text: list[list[Finding]] = [[] for _ in ok]
         failed: str | None = None
@@ -208,15 +204,18 @@ class Guard:
         action = Action.ALLOW
         decisive: list[Finding] = []
         redact_spans: list[tuple[int, int, Finding, RedactOperator]] = []
-        rules: dict[str, Rule] = {}  # one policy lookup per risk id, not per finding
+        # One policy lookup per risk id, not per finding, kept as plain values (reading pydantic
+        # attributes per finding cost more than the comparisons).
+        rules: dict[str, tuple[Action, float, float | None, RedactOperator]] = {}
         for f in mapped:
-            rule = rules.get(f.risk)
-            if rule is None:
-                rule = rules[f.risk] = self.policy.rule_for(f.risk)
-            act = rule.action_for(role)
-            if f.score >= rule.threshold:
+            r = rules.get(f.risk)
+            if r is None:
+                rule = self.policy.rule_for(f.risk)
+                r = rules[f.risk] = (rule.action_for(role), rule.threshold, rule.flag_threshold, rule.redact)
+            act, threshold, flag_threshold, op = r
+            if f.score >= threshold:
                 pass
-            elif rule.flag_threshold is not None and f.score >= rule.flag_threshold and act is not Action.ALLOW:
+            elif flag_threshold is not None and f.score >= flag_threshold and act is not Action.ALLOW:
                 act = Action.FLAG
             else:
                 continue
@@ -225,7 +224,7 @@ class Guard:
             decisive.append(f)
             if act is Action.REDACT:
                 if f.has_span:
-                    redact_spans.append((f.start, f.end, f, rule.redact))
+                    redact_spans.append((f.start, f.end, f, op))
                 else:  # a whole-text finding cannot be redacted: block instead (fail closed)
                     act = Action.BLOCK
             if act.severity > action.severity:

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from hegui import taxonomy
 
@@ -117,6 +125,7 @@ class Policy(BaseModel):
     duties: Duties = Field(default_factory=Duties)
     refusal: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REFUSAL))
     output_refusal: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_OUTPUT_REFUSAL))
+    _rule_cache: tuple[Any, int, Any, dict[str, Rule]] = PrivateAttr(default=(None, -1, None, {}))
 
     @field_validator("refusal", "output_refusal")
     @classmethod
@@ -127,6 +136,22 @@ class Policy(BaseModel):
         return {**default, **v}
 
     def rule_for(self, risk_id: str) -> Rule:
+        # Cached per risk id: matching tries each rule's glob/category in turn, and the scanner
+        # asks for the same few ids tens of thousands of times. The cache holds the rules list
+        # and default it was filled for (held, so compared by identity), and is replaced, never
+        # cleared in place, when either is swapped or the list changes length. (Editing a rule's
+        # ``risk`` pattern in place is not seen: build a new policy for that.)
+        # Read through the private-attribute dict: pydantic's `__getattr__` costs ~8 µs a call.
+        private = self.__pydantic_private__
+        cache = private["_rule_cache"]
+        if cache[0] is not self.rules or cache[1] != len(self.rules) or cache[2] is not self.default:
+            cache = private["_rule_cache"] = (self.rules, len(self.rules), self.default, {})
+        rule = cache[3].get(risk_id)
+        if rule is None:
+            rule = cache[3][risk_id] = self._match_rule(risk_id)
+        return rule
+
+    def _match_rule(self, risk_id: str) -> Rule:
         for rule in self.rules:
             if rule.matches(risk_id):
                 return rule
