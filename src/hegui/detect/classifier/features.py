@@ -125,41 +125,58 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
 
     The n-gram hash is a polynomial over the n code points only, so hashing the concatenation
     gives each text's own hashes; n-grams that run over a text's end are overwritten with a
-    sentinel that sorts last and is cut off.
+    sentinel that sorts last and is cut off. Every pass writes into buffers allocated once per
+    chunk (``out=``): fresh megabyte temporaries cost page faults that took as long as the
+    arithmetic.
     """
     n = len(texts)
-    if int(lengths.sum()) == 0:
+    total = int(lengths.sum())
+    if total == 0:
         return np.zeros(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
     cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     rowkey = np.repeat(np.arange(n, dtype=np.uint32) << np.uint32(bits), lengths)
     ends = np.cumsum(lengths)
-    mask = np.uint64(spec.n_buckets - 1)
-    keys: list[np.ndarray] = []
-    with np.errstate(over="ignore"):
-        h = cp
-        for k in range(1, spec.n_max + 1):
-            if k > 1:
-                h = h[:-1] * _MUL + cp[k - 1 :]
-            m = h.shape[0]
-            if m == 0:
-                break
-            if k >= spec.n_min:
-                g = _mix_inplace(h + np.uint64(k) * _MIX2)
-                g &= mask
-                key = g.astype(np.uint32)
-                key |= rowkey[:m]
-                for j in range(1, k):  # n-grams starting in a text's last k-1 characters cross its end
-                    bad = ends[lengths >= j] - j
-                    key[bad[bad < m]] = _SENTINEL
-                keys.append(key)
-    if not keys:  # every text shorter than n_min
+    orders = [k for k in range(spec.n_min, spec.n_max + 1) if k <= total]
+    if not orders:  # every text shorter than n_min
         return np.zeros(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    key = np.sort(np.concatenate(keys))
+    key = np.empty(sum(total - k + 1 for k in orders), dtype=np.uint32)
+    poly = cp.copy()  # the order-k polynomial hash of the n-gram starting at each position
+    g = np.empty(total, dtype=np.uint64)
+    tmp = np.empty(total, dtype=np.uint64)
+    mask = np.uint64(spec.n_buckets - 1)
+    off = 0
+    with np.errstate(over="ignore"):
+        for k in range(1, orders[-1] + 1):
+            m = total - k + 1
+            if k > 1:  # poly[i] = poly[i] * MUL + cp[i + k - 1], in place on the first m entries
+                np.multiply(poly[:m], _MUL, out=poly[:m])
+                np.add(poly[:m], cp[k - 1 :], out=poly[:m])
+            if k < spec.n_min:
+                continue
+            gk, tk = g[:m], tmp[:m]
+            np.add(poly[:m], np.uint64(k) * _MIX2, out=gk)
+            for mul in (_MIX1, _MIX2, None):  # `_mix`: xor-shift, multiply, xor-shift, multiply, xor-shift
+                np.right_shift(gk, _S33, out=tk)
+                np.bitwise_xor(gk, tk, out=gk)
+                if mul is not None:
+                    np.multiply(gk, mul, out=gk)
+            np.bitwise_and(gk, mask, out=gk)
+            kk = key[off : off + m]
+            kk[...] = gk  # < 2**bits: exact in uint32
+            kk |= rowkey[:m]
+            for j in range(1, k):  # n-grams starting in a text's last k-1 characters cross its end
+                bad = ends[lengths >= j] - j
+                kk[bad[bad < m]] = _SENTINEL
+            off += m
+    key.sort()
     key = key[: int(np.searchsorted(key, _SENTINEL))]
     keep = np.empty(key.shape[0], dtype=bool)
     if key.shape[0]:
         keep[0] = True
         np.not_equal(key[1:], key[:-1], out=keep[1:])
     key = key[keep]
-    counts = np.bincount(key >> np.uint32(bits), minlength=n).astype(np.int64)
-    return counts, (key & np.uint32(spec.n_buckets - 1)).astype(np.int64)
+    # Sorted keys: each row's features start where its row key would be inserted.
+    starts = np.searchsorted(key, np.arange(n + 1, dtype=np.uint32) << np.uint32(bits))
+    counts = np.diff(starts).astype(np.int64)
+    key &= np.uint32(spec.n_buckets - 1)
+    return counts, key.astype(np.int64)

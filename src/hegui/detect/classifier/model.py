@@ -47,9 +47,22 @@ class ClassifierModel:
     bias: np.ndarray  # (n_heads,) float32
     meta: dict[str, Any] = field(default_factory=dict)
     _thr: np.ndarray = field(init=False, repr=False, compare=False)
+    _rows: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.weights = np.ascontiguousarray(self.weights, dtype=np.float32)
+        # The weights live in rows padded to 2, 4 or 8 floats (``weights`` is a view of the
+        # first columns, so there is one copy): `np.take` moves rows of 8, 16 or 32 bytes with a
+        # typed copy but any other size with memmove, and aligned rows do not straddle cache
+        # lines. Gathering six heads' 24-byte rows took longer than hashing the n-grams.
+        w = np.asarray(self.weights, dtype=np.float32)
+        width = w.shape[1] if w.ndim == 2 else 0
+        padded = next((p for p in (1, 2, 4, 8) if p >= width), width)
+        if w.ndim == 2 and padded != width:
+            self._rows = np.zeros((w.shape[0], padded), dtype=np.float32)
+            self._rows[:, :width] = w
+            self.weights = self._rows[:, :width]
+        else:
+            self.weights = self._rows = np.ascontiguousarray(w)
         self.bias = np.asarray(self.bias, dtype=np.float32)
         if self.weights.shape != (self.spec.n_buckets, len(self.heads)):
             raise ModelFormatError(
@@ -69,10 +82,12 @@ class ClassifierModel:
         n = len(texts)
         logits = np.broadcast_to(self.bias, (n, len(self.heads))).copy()
         if indices.shape[0]:
-            # take + in-place scaling: the same float32 products and sums as weights[indices] *
-            # values[:, None] (bit-identical scores), 2× faster without the second temporary.
-            contrib = np.take(self.weights, indices, axis=0)
+            # take of the padded rows, scaled in place, summed over the real columns: the same
+            # float32 products and sums as weights[indices] * values[:, None] (bit-identical
+            # scores, tested), without a second temporary.
+            contrib = np.take(self._rows, indices, axis=0)
             contrib *= values[:, None]
+            contrib = contrib[:, : len(self.heads)]
             nonempty = np.flatnonzero(indptr[1:] > indptr[:-1])
             logits[nonempty] += np.add.reduceat(contrib, indptr[:-1][nonempty], axis=0)
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
