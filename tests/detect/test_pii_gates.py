@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hegui.detect.pii import PiiDetector, RecognizerResult, resolve_overlaps
 from hegui.detect.pii import gates as gates_mod
 from hegui.detect.pii.gates import GateSet
-from hegui.detect.pii.recognizer import Pattern, PatternRecognizer
+from hegui.detect.pii.recognizer import Pattern, PatternRecognizer, merged_windows
 from hegui.detect.pii.recognizers import (
     BUILTIN_RECOGNIZERS,
     AddressRecognizer,
@@ -43,9 +43,9 @@ class _OriginalAddress(AddressRecognizer):
         "estate": re.compile(r"小区|花园|公寓|大厦|新村|家园|[苑村]"),
     }
 
-    @staticmethod
-    def _may_match(check: re.Pattern[str], text: str, lo: int, hi: int) -> bool:
-        return True
+    def _windows(self, name: str, text: str) -> list[tuple[int, int]]:
+        anchors = [a.start() for a in self._anchors[name].finditer(text)]
+        return merged_windows(anchors, self._window_before, self._window_after, len(text))
 
 
 class _OriginalIp(IpRecognizer):

@@ -7,6 +7,7 @@ the number of parts, and words like 地址/住在/收货 nearby raise it.
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import ClassVar
 
@@ -35,21 +36,25 @@ _ESTATE = rf"(?P<estate>{_H}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园
 # A result needs a detail part (house number, building, unit, room: each holds one of _DETAIL's
 # characters) or, for a road, two admin parts (each ends in one of _ADMIN_SUFFIX's characters).
 # The detail parts are in the tail, which starts right after the road or estate suffix and holds
-# only CJK characters, digits, a-z and "-"; admin parts are CJK and come before the road, whose
-# name is CJK or ASCII digits. So a window can only yield a result if one of these matches in it
-# (each starts with one character class, which `re` skips to quickly):
+# only CJK characters, digits, a-z and "-", and the first detail character is at most 20
+# characters into it (30 below, to be safe); admin parts (at most 35 characters together) and
+# the road name (at most 10) come before the road suffix. So a window can only yield a result
+# if it holds a suffix followed by a detail character (`_DETAIL_AFTER`) or, for a road, two admin
+# suffixes at most `_ADMIN_REACH` characters before a road suffix (see `_windows`).
 _DETAIL = "号栋幢座单室房楼层"
 _ADMIN_SUFFIX = "省区市州盟县旗道镇乡"
+_ADMIN_REACH = 48
 _ROAD_SUFFIX = r"[路街巷弄大胡](?:(?<=大)[道街]|(?<=胡)同|(?<![大胡]))"  # 大道|大街|胡同|[路街巷弄]
 _ESTATE_SUFFIX = r"[小花公大新家苑村](?:(?<=小)区|(?<=[花家])园|(?<=公)寓|(?<=大)厦|(?<=新)村|(?<![小花公大新家]))"
-# Bounds (a superset of what the patterns allow): the first detail character is at most 20
-# characters into the tail; admin parts total at most 35 characters, the road name at most 10.
 _TAIL_CHARS = r"[\u4e00-\u9fff\da-z\-]{0,30}?"
-_ROAD_WINDOW = re.compile(
-    f"{_ROAD_SUFFIX}{_TAIL_CHARS}[{_DETAIL}]"
-    f"|[{_ADMIN_SUFFIX}][\u4e00-\u9fff]{{0,40}}?[{_ADMIN_SUFFIX}][\u4e00-\u9fff0-9]{{0,50}}?{_ROAD_SUFFIX}"
-)
-_ESTATE_WINDOW = re.compile(f"{_ESTATE_SUFFIX}{_TAIL_CHARS}[{_DETAIL}]")
+_DETAIL_AFTER = {
+    "road": re.compile(f"{_ROAD_SUFFIX}{_TAIL_CHARS}[{_DETAIL}]"),
+    "estate": re.compile(f"{_ESTATE_SUFFIX}{_TAIL_CHARS}[{_DETAIL}]"),
+}
+_ADMIN_RX = re.compile(f"[{_ADMIN_SUFFIX}]")
+# Two admin suffixes close together. One bounded run of non-suffix characters: linear, unlike a
+# search for "suffix, suffix, road" with two nested bounded runs (quadratic on 省市区省市区…).
+_ADMIN_PAIR = re.compile(f"[{_ADMIN_SUFFIX}][^{_ADMIN_SUFFIX}]{{0,{_ADMIN_REACH}}}[{_ADMIN_SUFFIX}]")
 
 _PARTS = ("prov", "city", "dist", "town", "road", "estate", "num", "estate2", "bldg", "unit", "room")
 # Characters that end a sentence fragment before an address starts (住在|位于|地址是…).
@@ -80,7 +85,6 @@ class AddressRecognizer(PatternRecognizer):
         "road": re.compile(_ROAD_SUFFIX),
         "estate": re.compile(_ESTATE_SUFFIX),
     }
-    _window_check: ClassVar[dict[str, re.Pattern[str]]] = {"road": _ROAD_WINDOW, "estate": _ESTATE_WINDOW}
     _road_suffix = alt(chars("路街巷弄"), lit("大道"), lit("胡同"))
     _estate_suffix = alt(*(lit(w) for w in ("小区", "花园", "公寓", "大厦", "新村", "家园")), chars("苑村"))
     gate = Gate(
@@ -106,14 +110,7 @@ class AddressRecognizer(PatternRecognizer):
         # searched; overlapping windows are merged so a run of anchors (路路路…) is scanned once.
         found: list[RecognizerResult] = []
         for pattern, rx in self._compiled:
-            anchors = [a.start() for a in self._anchors[pattern.name].finditer(text)]
-            check = self._window_check[pattern.name]
-            for lo, hi in merged_windows(anchors, self._window_before, self._window_after, len(text)):
-                # A window without a suffix followed by a detail part (or, for a road, two admin
-                # parts before one) can only yield matches that `_result` rejects: skip the
-                # expensive pattern there.
-                if not self._may_match(check, text, lo, hi):
-                    continue
+            for lo, hi in self._windows(pattern.name, text):
                 for m in rx.finditer(text, lo, hi):
                     res = self._result(text, m, pattern)
                     if res is not None:
@@ -129,10 +126,38 @@ class AddressRecognizer(PatternRecognizer):
             out.append(r)
         return out
 
-    @staticmethod
-    def _may_match(check: re.Pattern[str], text: str, lo: int, hi: int) -> bool:
-        """Whether ``text[lo:hi]`` can hold an accepted match (a test overrides this to check the skip)."""
-        return check.search(text, lo, hi) is not None
+    def _windows(self, name: str, text: str) -> list[tuple[int, int]]:
+        """The merged windows around pattern ``name``'s anchors that can hold an accepted match.
+
+        The others can only yield matches that `_result` rejects, and the expensive pattern is
+        not run there. (A test overrides this to return every window, and compares.)
+        """
+        n = len(text)
+        detail = _DETAIL_AFTER[name]
+        road = name == "road"
+        # A window's match is also a match in the whole text (look-behinds see the whole text
+        # either way): one search first decides whether any window can pass.
+        has_detail = detail.search(text) is not None
+        if not has_detail and (not road or _ADMIN_PAIR.search(text) is None):
+            return []
+        anchors = [a.start() for a in self._anchors[name].finditer(text)]
+        out: list[tuple[int, int]] = []
+        admin: list[int] | None = None
+        for lo, hi in merged_windows(anchors, self._window_before, self._window_after, n):
+            if has_detail if (lo, hi) == (0, n) else detail.search(text, lo, hi) is not None:
+                out.append((lo, hi))
+            elif road:
+                # Two admin suffixes inside the window, at most _ADMIN_REACH characters before
+                # a road suffix. Every road suffix starts at an anchor or one after it (the 街
+                # of 大街), so checking before each anchor in the window is enough.
+                if admin is None:
+                    admin = [m.start() for m in _ADMIN_RX.finditer(text)]
+                for a in anchors[bisect.bisect_left(anchors, lo) : bisect.bisect_left(anchors, hi)]:
+                    k = bisect.bisect_left(admin, a)
+                    if k >= 2 and admin[k - 2] >= max(lo, a - _ADMIN_REACH):
+                        out.append((lo, hi))
+                        break
+        return out
 
     def _result(self, text: str, m: re.Match[str], pattern: Pattern) -> RecognizerResult | None:
         # One C call for all groups (``groupdict`` per part was most of the cost on 路路路…).
