@@ -55,7 +55,7 @@ def test_private_key_block_after_many_headers() -> None:
 
 
 @pytest.mark.timeout(10)
-@pytest.mark.parametrize("unit", ["路", "路小区", "小区3栋", "省市区"])
+@pytest.mark.parametrize("unit", ["路", "路小区", "小区3栋", "省市区", "区路号"])
 def test_address_anchor_runs_are_linear(unit: str) -> None:
     _rec("address").analyze(_rep(unit, MB // 2))
 
