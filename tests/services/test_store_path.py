@@ -95,3 +95,21 @@ def g_audit(g):  # type: ignore[no-untyped-def]
 
     with g.state.factory() as s:
         return list(s.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars())
+
+
+def test_store_failure_in_the_duties_refuses_and_is_counted(make_gateway):
+    from sqlalchemy import text
+
+    g = make_gateway()
+    u = g.user("someone")
+    assert g.chat(u, "你好").status_code == 200
+    with g.state.engine.begin() as conn:  # the standings table becomes unreadable
+        conn.execute(text("ALTER TABLE standings RENAME TO standings_gone"))
+    try:
+        r = g.chat(u, "你好")
+        assert r.status_code == 503, r.text
+        assert 'hegui_fail_closed_total{reason="store"} 1.0' in g.client.get("/metrics").text
+    finally:
+        with g.state.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE standings_gone RENAME TO standings"))
+    assert g.chat(u, "你好").status_code == 200

@@ -192,7 +192,13 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
     if not applies(ctx):
         return
     assert ctx.key is not None
-    adm: Admission = await _store(admit, state, ctx.user_pseudo, ctx.key, rate_limit_of(state, ctx.key))
+    try:
+        adm: Admission = await in_thread(admit, state, ctx.user_pseudo, ctx.key, rate_limit_of(state, ctx.key))
+    except GatewayError:
+        raise
+    except Exception as e:  # the store failed: refused, and counted as `authenticate` counts its own
+        state.metrics.fail_closed.labels("store").inc()
+        raise store_failed() from e
     ctx.extra.update(standing=adm.standing, identity=adm.identity, minute=adm.minute,
                      minute_requests=adm.minute_requests, notice_shown=adm.notice_shown)
     if adm.refusal is not None:
