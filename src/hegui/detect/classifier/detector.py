@@ -83,22 +83,19 @@ class ClassifierDetector:
         return self.detect_batch([text])[0]
 
     def detect_batch(self, texts: Sequence[NormalizedText]) -> list[list[Finding]]:
-        if not texts:
-            return []
-        s = self.scores(texts)
+        out: list[list[Finding]] = [[] for _ in texts]
+        # Only texts with enough to go on are scored: rows are independent, so their scores are
+        # the same as in the whole batch's, and a short gateway message costs no featurisation.
+        keep = [i for i, t in enumerate(texts) if informative_chars(t.text, self.min_chars) >= self.min_chars]
+        if not keep:
+            return out
+        cols = self._cols
+        s = self.scores([texts[i] for i in keep])[:, cols]
+        rows, heads_at = np.nonzero(s >= self.min_score)  # row-major: each text's heads in order
         heads = self.model.heads
-        out: list[list[Finding]] = []
-        for t, row in zip(texts, s, strict=True):
-            found = []
-            if informative_chars(t.text, self.min_chars) < self.min_chars:
-                out.append(found)
-                continue
-            for j in self._cols:
-                if row[j] >= self.min_score:
-                    h = heads[j]
-                    found.append(Finding(h.risk, -1, -1, float(row[j]), self.name, evidence=f"head={h.name}",
-                                         meta={"head": h.name}))
-            out.append(found)
+        for r, c, score in zip(rows.tolist(), heads_at.tolist(), s[rows, heads_at].tolist(), strict=True):
+            h = heads[cols[c]]
+            out[keep[r]].append(Finding(h.risk, -1, -1, score, self.name, evidence=f"head={h.name}", meta={"head": h.name}))
         return out
 
 

@@ -11,6 +11,7 @@ score higher just because it is long.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -120,6 +121,14 @@ def _mix_inplace(h: np.ndarray) -> np.ndarray:
     return h
 
 
+@functools.lru_cache(maxsize=2)
+def _unigram_buckets(n_buckets: int) -> np.ndarray:
+    """The bucket of every code point as a unigram (uint32), as `hashed_ngrams` computes it."""
+    with np.errstate(over="ignore"):
+        h = _mix(np.arange(0x110000, dtype=np.uint64) + np.uint64(1) * _MIX2)
+    return (h & np.uint64(n_buckets - 1)).astype(np.uint32)
+
+
 def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-row feature counts and the rows' sorted unique buckets, for fewer than 2**(32-bits) rows.
 
@@ -133,7 +142,8 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    cp32 = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cp = cp32.astype(np.uint64)
     rowkey = np.repeat(np.arange(n, dtype=np.uint32) << np.uint32(bits), lengths)
     ends = np.cumsum(lengths)
     orders = [k for k in range(spec.n_min, spec.n_max + 1) if k <= total]
@@ -153,6 +163,12 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
                 np.add(poly[:m], cp[k - 1 :], out=poly[:m])
             if k < spec.n_min:
                 continue
+            kk = key[off : off + m]
+            if k == 1:  # a unigram's bucket depends on its code point only: one table lookup
+                np.take(_unigram_buckets(spec.n_buckets), cp32, out=kk)
+                kk |= rowkey
+                off += m
+                continue
             gk, tk = g[:m], tmp[:m]
             np.add(poly[:m], np.uint64(k) * _MIX2, out=gk)
             for mul in (_MIX1, _MIX2, None):  # `_mix`: xor-shift, multiply, xor-shift, multiply, xor-shift
@@ -161,7 +177,6 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
                 if mul is not None:
                     np.multiply(gk, mul, out=gk)
             np.bitwise_and(gk, mask, out=gk)
-            kk = key[off : off + m]
             kk[...] = gk  # < 2**bits: exact in uint32
             kk |= rowkey[:m]
             for j in range(1, k):  # n-grams starting in a text's last k-1 characters cross its end
