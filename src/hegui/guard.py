@@ -239,7 +239,7 @@ class Guard:
             except Exception as e:  # no key, no keyed hash: fail closed rather than leak the value
                 return self._failed(norm.original, role, lang, f"hash key unavailable: {type(e).__name__}: {e}", t0)
             redacted = redact(norm.original, redact_spans, key)
-        if _SURROGATE.search(redacted) is not None:
+        if not norm.surrogate_free and _SURROGATE.search(redacted) is not None:
             # Lone surrogates (from JSON "\ud800" escapes) cannot be encoded as UTF-8: the text
             # that goes upstream, into the audit store and back to the client is always valid.
             redacted = _SURROGATE.sub("\ufffd", redacted)

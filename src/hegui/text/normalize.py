@@ -186,6 +186,18 @@ class NormalizedText:
     _map: np.ndarray | None = field(default=None, repr=False)
     _folded: str | None = field(default=None, repr=False)
     _tables: tuple[list[int], ...] | None = field(default=None, repr=False, compare=False)
+    # False when the original is known to hold no lone surrogate (`normalize_batch` finds out
+    # for the whole batch at once), None when nobody looked.
+    _surrogates: bool | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def surrogate_free(self) -> bool:
+        """True when the original is known to hold no lone surrogate (U+D800–U+DFFF).
+
+        `Guard.decide` then skips its regular-expression search for them in the redacted text
+        (a redaction only writes ASCII tags or characters of the original).
+        """
+        return self._surrogates is False
 
     @property
     def is_identity(self) -> bool:
@@ -426,7 +438,8 @@ def normalize_batch(texts: Sequence[str], *, max_chars: int | None = None) -> li
         grow = klen > 0
         if grow.any():
             k = klen[grow]
-            at = (np.cumsum(counts) - counts)[uneven_pos[grow]]
+            shift = np.cumsum(klen - 1)  # where each uneven character's output starts, from its
+            at = (uneven_pos + shift - (klen - 1))[grow]  # offset and the growth before it
             rep_cps = np.frombuffer("".join(reps).encode("utf-32-le"), dtype=np.uint32)
             first = np.cumsum(k) - k
             expanded[np.repeat(at - first, k) + np.arange(rep_cps.size)] = rep_cps
@@ -451,19 +464,20 @@ def normalize_batch(texts: Sequence[str], *, max_chars: int | None = None) -> li
             np.cumsum(re_ - rs, out=removed[1:])
             starts2 = starts1 - removed[np.searchsorted(rs, starts1)]
             ends2 = starts1 + lens1 - removed[np.searchsorted(rs, starts1 + lens1)]
-            # Runs are maximal, so one never ends where another starts: plain stores suffice.
-            step = np.zeros(mapped.size + 1, dtype=np.int8)
-            step[rs] = 1
-            step[re_] = -1
-            mapped = mapped[np.cumsum(step[:-1]) == 0]
+            keep = np.ones(mapped.size, dtype=bool)
+            width = re_ - rs
+            keep[np.repeat(rs - (removed[1:] - width), width) + np.arange(int(removed[-1]))] = False
+            mapped = mapped[keep]
     joined = _decode(mapped)
     c1, c2 = s1_cut.tolist(), s2_cut.tolist()
+    surrogates = np.flatnonzero((cps >> 11) == 0xD800 >> 11)  # lone surrogates in the originals
+    with_surrogates = set(np.searchsorted(starts0, surrogates, side="right").tolist()) if surrogates.size else set()
     for j, (i, a, b) in enumerate(zip(where, starts2.tolist(), ends2.tolist(), strict=True)):
         p, q = c1[j], c1[j + 1]
         stage1 = list(zip(s1_rel[p:q], s1_len[p:q], strict=True)) if p < q else []
         p, q = c2[j], c2[j + 1]
         stage2 = list(zip(s2_start[p:q], s2_end[p:q], strict=True)) if p < q else []
-        out[i] = NormalizedText(todo[j], joined[a:b], stage1, stage2)
+        out[i] = NormalizedText(todo[j], joined[a:b], stage1, stage2, None, None, None, j + 1 in with_surrogates)
     return out
 
 
