@@ -185,3 +185,13 @@ def test_gateset_clauses_are_conjunctions() -> None:
     a, b = "\\x61", "\\x62"
     gs = GateSet([gates_mod.Gate(((a, b),)), None, gates_mod.Gate.any_of(a, b)])
     assert gs.passes_many(["a", "b", "ab", ""]) == [0b110, 0b110, 0b111, 0b010]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12345678 台胞证", "台胞证12345678", "台胞证 12345678(a)", "台胞证:X12345678", "12345678\n台胞证", "台胞证\n12345678\n"],
+)
+def test_bare_permit_numbers_at_the_edges_pass_their_gate(text: str) -> None:
+    found = DET.analyze(text)
+    assert found == _reference(text, 0.0)
+    assert "pii.hmt_permit" in {r.risk for r in found}

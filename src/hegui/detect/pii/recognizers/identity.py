@@ -97,8 +97,14 @@ class HmtPermitRecognizer(PatternRecognizer):
     )
     context_boost = 0.4
     context_floor = 0.5
-    # c + letter or digit + 7 digits; every other shape holds 8 digits.
-    gate = Gate.any_of("c[a-z]" + digits(7), digits(8), OTHER_DIGIT)
+    # Each pattern's letter and digits; the bare 8 digits (mtp) with its boundaries: no letter or
+    # digit before, no digit after (an 11-digit phone number is not one).
+    gate = Gate.any_of(
+        "c[0-9a-z]" + digits(7),
+        "[hmltw]" + digits(8),
+        "(?:^|[^0-9a-z])" + digits(8) + "(?:[^0-9]|$)",
+        OTHER_DIGIT,
+    )
 
     def prefilter(self, text: str) -> bool:
         return max_digit_run(text) >= 7
