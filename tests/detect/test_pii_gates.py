@@ -189,7 +189,14 @@ def test_gateset_clauses_are_conjunctions() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["12345678 台胞证", "台胞证12345678", "台胞证 12345678(a)", "台胞证:X12345678", "12345678\n台胞证", "台胞证\n12345678\n"],
+    [
+        "12345678 台胞证",
+        "台胞证12345678",
+        "台胞证 12345678(a)",
+        "台胞证:X12345678",
+        "12345678\n台胞证",
+        "台胞证\n12345678\n",
+    ],
 )
 def test_bare_permit_numbers_at_the_edges_pass_their_gate(text: str) -> None:
     found = DET.analyze(text)
