@@ -13,6 +13,7 @@ surrogates, NUL) and on random text.
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import random
 from itertools import islice
@@ -176,6 +177,18 @@ def test_normalize_batch_equals_normalize_on_the_corpus() -> None:
     texts = corpus(per_source=3000, n_evasive=4000, n_random=1000, seed=1)
     got = [n for i in range(0, len(texts), 200) for n in normalize_batch(texts[i : i + 200])]
     assert [_norm_key(n) for n in got] == [_norm_key(normalize(t)) for t in texts]
+
+
+def test_batches_are_joined_in_bounded_groups(shipped: KeywordDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over `BATCH_CHARS` characters, a batch is joined group by group (a long text alone)."""
+    normmod = importlib.import_module("hegui.text.normalize")  # `hegui.text.normalize` is also a function
+    monkeypatch.setattr(normmod, "BATCH_CHARS", 40)
+    assert normmod.batch_groups([10, 10, 10, 100, 5, 30, 3]) == [(0, 3), (3, 4), (4, 7)]  # joined: 32, 100, 40
+    rng = random.Random(3)
+    texts = [evade("法轮功是邪教 s3x 13812345678" * rng.randint(0, 4), rng, ["法轮功", "s3x"]) for _ in range(60)]
+    assert [_norm_key(n) for n in normalize_batch(texts)] == [_norm_key(normalize(t)) for t in texts]
+    norms = [normalize(t) for t in texts]
+    assert shipped.detect_batch(norms) == [shipped.detect(n) for n in norms]
 
 
 def test_normalize_batch_refuses_bytes_and_handles_odd_batches() -> None:

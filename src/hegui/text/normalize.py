@@ -407,10 +407,38 @@ def normalize_batch(texts: Sequence[str], *, max_chars: int | None = None) -> li
             continue
         where.append(i)
         todo.append(t)
-    if len(todo) <= 1:  # nothing to share the fixed cost with
-        for i, t in zip(where, todo, strict=True):
-            out[i] = normalize(t)
-        return out
+    for a, b in batch_groups([len(t) for t in todo]):
+        if b - a == 1:  # nothing to share the fixed cost with
+            out[where[a]] = normalize(todo[a])
+        else:
+            for i, norm in zip(where[a:b], _normalize_joined(todo[a:b]), strict=True):
+                out[i] = norm
+    return out
+
+
+BATCH_CHARS = 1 << 20  # characters joined at most: bounds the temporaries (~40 bytes a character)
+
+
+def batch_groups(lengths: Sequence[int], limit: int | None = None) -> list[tuple[int, int]]:
+    """Consecutive ``[a, b)`` groups of items whose lengths (plus one for each joining line
+    break) sum to at most ``limit`` (default `BATCH_CHARS`; an item longer than that is a group
+    of its own), for the batch passes that join their texts."""
+    limit = BATCH_CHARS if limit is None else limit
+    groups: list[tuple[int, int]] = []
+    start = total = 0
+    for i, n in enumerate(lengths):
+        if total + n > limit and i > start:
+            groups.append((start, i))
+            start, total = i, 0
+        total += n + 1
+    if start < len(lengths):
+        groups.append((start, len(lengths)))
+    return groups
+
+
+def _normalize_joined(todo: list[str]) -> list[NormalizedText]:
+    """`normalize_batch`'s work on non-empty texts, joined by line breaks."""
+    out: list[NormalizedText] = []
     n = len(todo)
     lut = _luts()
     cps = np.frombuffer(_SEP.join(todo).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -472,12 +500,12 @@ def normalize_batch(texts: Sequence[str], *, max_chars: int | None = None) -> li
     c1, c2 = s1_cut.tolist(), s2_cut.tolist()
     surrogates = np.flatnonzero((cps >> 11) == 0xD800 >> 11)  # lone surrogates in the originals
     with_surrogates = set(np.searchsorted(starts0, surrogates, side="right").tolist()) if surrogates.size else set()
-    for j, (i, a, b) in enumerate(zip(where, starts2.tolist(), ends2.tolist(), strict=True)):
+    for j, (a, b) in enumerate(zip(starts2.tolist(), ends2.tolist(), strict=True)):
         p, q = c1[j], c1[j + 1]
         stage1 = list(zip(s1_rel[p:q], s1_len[p:q], strict=True)) if p < q else []
         p, q = c2[j], c2[j + 1]
         stage2 = list(zip(s2_start[p:q], s2_end[p:q], strict=True)) if p < q else []
-        out[i] = NormalizedText(todo[j], joined[a:b], stage1, stage2, None, None, None, j + 1 in with_surrogates)
+        out.append(NormalizedText(todo[j], joined[a:b], stage1, stage2, None, None, None, j + 1 in with_surrogates))
     return out
 
 

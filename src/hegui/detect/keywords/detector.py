@@ -34,6 +34,7 @@ from hegui.detect.keywords.compiled import (
 )
 from hegui.detect.keywords.lexicon import LexiconError, load_allow_list, load_lexicon
 from hegui.text import NormalizedText
+from hegui.text.normalize import batch_groups
 
 # Every match of hegui.text.normalize's look-alike folding has a folded character next to a Latin letter.
 _LEET_NEAR = re.compile(r"[a-z][013457@$]|[013457@$][a-z]")
@@ -261,8 +262,12 @@ class KeywordDetector:
         folded runs come from one vectorised pass (`folded_runs_batch`), and the folded text around
         them is scanned in one more call. Results equal `detect`'s text by text (tested).
         """
-        if len(texts) < 2:
-            return [self.detect(t) for t in texts]
+        out: list[list[Finding]] = []
+        for a, b in batch_groups([len(t.text) for t in texts]):  # bounded joins (memory)
+            out += [self.detect(texts[a])] if b - a == 1 else self._detect_joined(texts[a:b])
+        return out
+
+    def _detect_joined(self, texts: Sequence[NormalizedText]) -> list[list[Finding]]:
         strs = [t.text for t in texts]
         hits = [self._keep(t, raw) if raw else [] for t, raw in zip(strs, self.matcher.scan_many(strs), strict=True)]
         jobs = [(j, runs, fold_lookalikes(strs[j], runs), self._windows(strs[j], runs))
