@@ -87,11 +87,16 @@ class AddressRecognizer(PatternRecognizer):
     }
     _road_suffix = alt(chars("路街巷弄"), lit("大道"), lit("胡同"))
     _estate_suffix = alt(*(lit(w) for w in ("小区", "花园", "公寓", "大厦", "新村", "家园")), chars("苑村"))
+    # The window conditions for the whole text: a suffix, at most 30 tail characters (CJK,
+    # digits, a-z, "-"), a detail character; or a road suffix anywhere and two admin suffixes
+    # with at most 40 CJK characters between them. As bytes: a run of ASCII digits, a-z, "-" and
+    # non-ASCII bytes, up to four bytes a character (one byte class: cheap to compile).
+    _tail = r"[0-9a-z\-\x80-\xff]*"
     gate = Gate(
         (
-            (_road_suffix, chars(_DETAIL)),
-            (_road_suffix, chars(_ADMIN_SUFFIX)),
-            (_estate_suffix, chars(_DETAIL)),
+            (_road_suffix + _tail + chars(_DETAIL),),
+            (_road_suffix, chars(_ADMIN_SUFFIX) + r"[\x80-\xbf\xe4-\xe9]*" + chars(_ADMIN_SUFFIX)),
+            (_estate_suffix + _tail + chars(_DETAIL),),
         )
     )
     _window_before = 40
