@@ -262,3 +262,34 @@ def test_upstream_requests_carry_client_headers_and_no_cookies() -> None:
     assert post.endswith('{"q":"你好"}'.encode())
     assert get.startswith(b"get /v1/models http/1.1") and b"content-type" not in get and b"content-length" not in get
     assert b"cookie" not in get
+
+
+def test_proxy_from_the_environment_is_still_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``HTTP_PROXY`` keeps working: httpx's own proxy transport carries the request (absolute
+    URL to the proxy); hosts in ``NO_PROXY`` go direct over the asyncio pool."""
+    from hegui.gateway.config import GatewayConfig
+    from hegui.gateway.upstream import Target, Upstream
+
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        seen.append(head.split(b"\r\n", 1)[0])
+        writer.write(response(b'{"via": "proxy"}', close=True))
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await serve(handler)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        async with server:
+            up = Upstream(GatewayConfig(upstream_url="http://upstream.invalid/v1"))
+            assert await up.post_json(Target("http://upstream.invalid/v1", None, "m"), "/chat/completions", {}) == {"via": "proxy"}
+            assert isinstance(up.client._transport, AsyncioTransport)
+            # a host in NO_PROXY: the asyncio pool, straight to the (here same) server
+            assert up._route(f"http://localhost:{port}/v1/x")[1] is up.client._transport
+            await up.aclose()
+
+    asyncio.run(main())
+    assert seen == [b"POST http://upstream.invalid/v1/chat/completions HTTP/1.1"]

@@ -51,8 +51,10 @@ class Upstream:
         limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections)
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s), limits=limits,
-            transport=AsyncioTransport(limits=limits),  # httpx over plain asyncio: see hegui.gateway.aionet
         )
+        # httpx over plain asyncio (see hegui.gateway.aionet). Set after construction, not passed as
+        # ``transport=``: httpx ignores proxies from the environment (HTTPS_PROXY…) when given one.
+        self.client._transport = AsyncioTransport(limits=limits)
         self._timeout = self.client.timeout.as_dict()
         self._default_headers = self.client.headers.raw  # Accept, Accept-Encoding, Connection, User-Agent
         self._routes: dict[str, tuple[httpx.URL, httpx.AsyncBaseTransport]] = {}
