@@ -293,3 +293,103 @@ def test_proxy_from_the_environment_is_still_used(monkeypatch: pytest.MonkeyPatc
 
     asyncio.run(main())
     assert seen == [b"POST http://upstream.invalid/v1/chat/completions HTTP/1.1"]
+
+
+class _FakeConn:
+    """A pooled connection's state, as the pool's assignment reads it."""
+
+    def __init__(self, rng: Any, n: int) -> None:
+        self.n = n
+        self.closed, self.expired = rng.random() < 0.1, rng.random() < 0.1
+        self.idle = rng.random() < 0.5
+        self.available = self.idle or rng.random() < 0.1
+        self.origin = rng.choice(["a", "b"])
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+    def has_expired(self) -> bool:
+        return self.expired
+
+    def is_idle(self) -> bool:
+        return self.idle
+
+    def is_available(self) -> bool:
+        return self.available
+
+    def can_handle_request(self, origin: str) -> bool:
+        return origin == self.origin
+
+
+class _NewConn(_FakeConn):
+    """A connection the pool just created: still connecting, so neither idle nor available."""
+
+    def __init__(self, n: str, origin: str) -> None:
+        self.n, self.origin = n, origin
+        self.closed = self.expired = self.idle = self.available = False
+
+
+class _FakeRequest:
+    def __init__(self, rng: Any) -> None:
+        self.request = type("R", (), {"url": type("U", (), {"origin": rng.choice(["a", "b"])})()})()
+        self.connection: Any = None if rng.random() < 0.6 else "busy"
+
+    def is_queued(self) -> bool:
+        return self.connection is None
+
+    def assign_to_connection(self, connection: Any) -> None:
+        self.connection = connection
+
+
+def test_lean_pool_assigns_like_httpcore_on_random_states() -> None:
+    """`LeanPool` keeps, closes and assigns exactly the connections httpcore's pool would."""
+    import random
+
+    import httpcore
+
+    from hegui.gateway.aionet import LeanPool
+
+    def run(cls: type, seed: int) -> tuple[Any, ...]:
+        rng = random.Random(seed)
+        pool = cls(max_connections=rng.randint(1, 12), max_keepalive_connections=rng.randint(0, 12))
+        pool._connections = [_FakeConn(rng, i) for i in range(rng.randint(0, 14))]
+        pool._requests = [_FakeRequest(rng) for _ in range(rng.randint(0, 8))]
+        made: list[str] = []
+
+        def create(origin: str) -> Any:
+            made.append(origin)
+            return _NewConn(f"new-{len(made)}-{origin}", origin)
+
+        pool.create_connection = create  # type: ignore[method-assign]
+        closing = pool._assign_requests_to_connections()
+
+        def ident(c: Any) -> Any:
+            return c if isinstance(c, str) else c.n  # "busy": a request already on a connection
+
+        return ([ident(c) for c in pool._connections], [ident(c) for c in closing],
+                [ident(r.connection) if r.connection is not None else None for r in pool._requests], made)
+
+    for seed in range(3000):
+        assert run(LeanPool, seed) == run(httpcore.AsyncConnectionPool, seed), seed
+
+
+def test_requests_queue_on_a_full_pool_and_all_complete() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                _, body = await read_request(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            await asyncio.sleep(0.02)
+            writer.write(response(body))
+            await writer.drain()
+        writer.close()
+
+    async def main() -> list[Any]:
+        server, port = await serve(handler)
+        limits = httpx.Limits(max_connections=2, max_keepalive_connections=1)
+        async with server, httpx.AsyncClient(transport=AsyncioTransport(limits=limits), timeout=5) as c:
+            rs = await asyncio.gather(*(c.post(f"http://127.0.0.1:{port}/x", json={"i": i}) for i in range(12)))
+            return [r.json()["i"] for r in rs]
+
+    assert asyncio.run(main()) == list(range(12))
