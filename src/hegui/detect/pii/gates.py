@@ -171,12 +171,8 @@ class GateSet:
         hits: list[int] = []
         out: list[int] = []
         for text in texts:
-            scan(
-                text.encode("utf-8", "surrogatepass"),
-                match_event_handler=_collect,
-                context=hits,
-                scratch=scratch,
-            )
+            # Positional (data, handler, flags, context, scratch): no keyword parsing per text.
+            scan(text.encode("utf-8", "surrogatepass"), _collect, 0, hits, scratch)
             found = 0
             for pid in hits:
                 found |= 1 << pid
