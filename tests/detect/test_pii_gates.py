@@ -202,3 +202,16 @@ def test_bare_permit_numbers_at_the_edges_pass_their_gate(text: str) -> None:
     found = DET.analyze(text)
     assert found == _reference(text, 0.0)
     assert "pii.hmt_permit" in {r.risk for r in found}
+
+
+def test_detector_and_gates_pickle() -> None:
+    # Process pools and Ray send detectors to their workers; a hyperscan database does not pickle.
+    import pickle
+
+    text = "我叫王伟，手机13812345678，住在北京市朝阳区建国路88号"
+    det = pickle.loads(pickle.dumps(DET_DEFAULT))
+    assert det.analyze(text) == DET_DEFAULT.analyze(text)
+    assert len(det.analyze(text)) == 3
+    _, gates = DET_DEFAULT._gated()
+    copy = pickle.loads(pickle.dumps(gates))
+    assert copy.active and copy.passes(text) == gates.passes(text)

@@ -117,6 +117,13 @@ class PiiDetector:
     def recognizers(self) -> list[str]:
         return self.registry.names()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The gate database does not pickle (process pools and Ray send detectors to workers):
+        # it is compiled again on first use there (once per process: `gates._compile` caches).
+        state = self.__dict__.copy()
+        state["_gates"] = None
+        return state
+
     def _gated(self) -> tuple[list[PatternRecognizer], GateSet]:
         """The recognisers in order and their gates (`hegui.detect.pii.gates`), compiled once per registry."""
         recs = list(self.registry)

@@ -124,6 +124,7 @@ class GateSet:
     """
 
     def __init__(self, gates: Sequence[Gate | None]) -> None:
+        self._gates = list(gates)
         self._n = len(gates)
         exprs: dict[str, int] = {}
         self._clauses: list[list[int] | None] = []
@@ -143,6 +144,14 @@ class GateSet:
         self._memo: dict[int, int] = {}
         self._db = _compile(tuple(exprs)) if exprs else None
         self._local = threading.local()
+
+    def __getstate__(self) -> dict[str, object]:
+        # A hyperscan database and thread-local scratch do not pickle (process pools and Ray send
+        # detectors to workers): send the gates, compile again on the other side (cached there).
+        return {"gates": self._gates}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["gates"])  # type: ignore[misc]
 
     @property
     def active(self) -> bool:
