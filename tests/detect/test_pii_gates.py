@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import threading
 from pathlib import Path
 from typing import ClassVar
 
@@ -215,3 +216,62 @@ def test_detector_and_gates_pickle() -> None:
     _, gates = DET_DEFAULT._gated()
     copy = pickle.loads(pickle.dumps(gates))
     assert copy.active and copy.passes(text) == gates.passes(text)
+
+
+def _uncached_compile(exprs: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    return gates_mod._compile.__wrapped__(exprs)  # type: ignore[attr-defined]
+
+
+def test_gate_database_is_cached_and_reloaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("hyperscan")
+    import hyperscan
+
+    monkeypatch.setenv("HEGUI_CACHE_DIR", str(tmp_path))
+    _, ref = DET_DEFAULT._gated()
+    exprs = tuple(ref._exprs)
+    compiles: list[int] = []
+    real = hyperscan.Database
+
+    def counting(*a, **kw):  # type: ignore[no-untyped-def]
+        compiles.append(1)  # a database made to compile (loading one does not come here)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(hyperscan, "Database", counting)
+    texts = ["我叫王伟，手机13812345678，住在北京市朝阳区建国路88号", "今天天气很好", "a@b.com ١٢٣٤٥٦٧٨٩٠١٢٣٤٥"]
+
+    def passes(db) -> list[int]:  # type: ignore[no-untyped-def]
+        # The reference gate set with this database in place of its own.
+        gs = GateSet.__new__(GateSet)
+        gs.__dict__.update(ref.__dict__)
+        gs._db, gs._local, gs._memo = db, threading.local(), {}
+        return gs.passes_many(texts)
+
+    first = _uncached_compile(exprs)  # cold: compiles and writes the file
+    files = list(tmp_path.glob("pii-gates-*.hsdb"))
+    assert len(compiles) == 1 and len(files) == 1
+    assert not list(tmp_path.glob(".pii-gates-*"))  # no temp file left behind
+    again = _uncached_compile(exprs)  # warm: loaded, not compiled
+    assert len(compiles) == 1
+    assert passes(first) == passes(again) == ref.passes_many(texts)
+
+    # A corrupt or truncated file is ignored and replaced; so is one holding another key.
+    for bad in (b"garbage", files[0].read_bytes()[:-100], files[0].read_bytes().replace(b"HGPG1\n", b"HGPG1\n0", 1)):
+        files[0].write_bytes(bad)
+        db = _uncached_compile(exprs)
+        assert passes(db) == ref.passes_many(texts)
+    assert len(compiles) == 4
+    assert _uncached_compile(exprs) is not None and len(compiles) == 4  # the rewritten file is good
+
+    # Different expressions, different key: the old database is never loaded for them.
+    assert gates_mod.cache_key(exprs) != gates_mod.cache_key(exprs[:-1])
+    _uncached_compile(exprs[:-1])
+    assert len(compiles) == 5 and len(list(tmp_path.glob("pii-gates-*.hsdb"))) == 2
+
+
+def test_unwritable_gate_cache_still_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("hyperscan")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("HEGUI_CACHE_DIR", str(blocker / "sub"))
+    _, ref = DET_DEFAULT._gated()
+    assert _uncached_compile(tuple(ref._exprs)) is not None

@@ -25,10 +25,17 @@ before, only without the shortcut.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger("hegui.pii")
 
 # -- byte-level pieces over UTF-8 ----------------------------------------------------------------
 
@@ -142,7 +149,8 @@ class GateSet:
         self._all = (1 << self._n) - 1
         # Per distinct atom mask, which recognisers pass: texts share few distinct masks.
         self._memo: dict[int, int] = {}
-        self._db = _compile(tuple(exprs)) if exprs else None
+        self._exprs = tuple(exprs)  # in atom-bit order
+        self._db = _compile(self._exprs) if exprs else None
         self._local = threading.local()
 
     def __getstate__(self) -> dict[str, object]:
@@ -205,13 +213,90 @@ def _collect(pid: int, _from: int, _to: int, _flags: int, hits: list[int]) -> No
     hits.append(pid)
 
 
+CACHE_FORMAT = 1
+_MAGIC = b"HGPG%d\n" % CACHE_FORMAT
+
+
+def cache_key(exprs: tuple[str, ...]) -> str:
+    """Hash of everything that determines the compiled database.
+
+    The expressions themselves, this module's source (the `OTHER_DIGIT` expansion, the compile
+    flags), the Unicode version (`_other_digit` reads ``str.isdecimal``) and the hyperscan version:
+    change a gate, and the key changes, so a stale database is never loaded.
+    """
+    import hashlib
+    import unicodedata
+
+    import hyperscan
+
+    h = hashlib.sha256(b"hegui-pii-gates-cache/%d\n" % CACHE_FORMAT)
+    h.update(Path(__file__).read_bytes())
+    h.update(f"unicode/{unicodedata.unidata_version}\nhyperscan/{hyperscan.__version__}\n".encode())
+    for e in exprs:
+        h.update(hashlib.sha256(e.encode("utf-8", "surrogatepass")).digest())
+    return h.hexdigest()
+
+
+def _cache_path(key: str) -> Path:
+    from hegui.detect.keywords.compiled import default_cache_dir  # the keyword cache's directory
+
+    return default_cache_dir() / f"pii-gates-{key[:32]}.hsdb"
+
+
+def _read_cache(path: Path, key: str):  # type: ignore[no-untyped-def]
+    """The cached database, or ``None`` when missing, unreadable or not this key's (then compiled)."""
+    import hyperscan
+
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    head = _MAGIC + key.encode("ascii") + b"\n"
+    if not raw.startswith(head):
+        return None
+    try:  # hyperscan checks the serialised database (version, platform, CRC) on loading
+        return hyperscan.loadb(raw[len(head) :], hyperscan.HS_MODE_BLOCK)
+    except Exception as e:  # any failure means: compile instead
+        log.warning("PII gate cache unreadable, recompiling", extra={"path": str(path), "error": type(e).__name__})
+        return None
+
+
+def _write_cache(path: Path, key: str, db) -> None:  # type: ignore[no-untyped-def]
+    """Write atomically (temp file + rename): a concurrent reader sees the old file or the whole new one."""
+    import hyperscan
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".pii-gates-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_MAGIC + key.encode("ascii") + b"\n" + bytes(hyperscan.dumpb(db)))
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as e:  # an unwritable cache only costs the compile at each start
+        log.warning("PII gate cache not written", extra={"path": str(path), "error": type(e).__name__})
+
+
 @lru_cache(maxsize=8)
 def _compile(exprs: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    """One block-mode database, each expression reported at most once per scan (None without hyperscan)."""
+    """One block-mode database, each expression reported at most once per scan (None without hyperscan).
+
+    Compiling takes ≈ 0.2 CPU s, paid by every process that builds a `PiiDetector` (each scan
+    worker, each gateway worker), so the serialised database is cached next to the keyword
+    library's (`_cache_path`) and loaded in well under a millisecond when the key matches.
+    """
     try:
         import hyperscan
     except ImportError:  # pragma: no cover - depends on the platform
         return None
+    key = cache_key(exprs)
+    path = _cache_path(key)
+    db = _read_cache(path, key)
+    if db is not None:
+        return db
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
         expressions=[e.replace(OTHER_DIGIT, _other_digit()).encode("ascii") for e in exprs],
@@ -219,4 +304,5 @@ def _compile(exprs: tuple[str, ...]):  # type: ignore[no-untyped-def]
         elements=len(exprs),
         flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(exprs),
     )
+    _write_cache(path, key, db)
     return db
