@@ -82,8 +82,7 @@ def featurize_batch(texts: Sequence[str], spec: FeatureSpec) -> tuple[np.ndarray
 
     Row ``i`` holds exactly ``hashed_ngrams(texts[i], spec)`` (tested bit for bit: the shipped
     model depends on it), but the batch is hashed in one pass over the concatenated code points
-    and sorted once as uint32 ``row << bits | bucket`` keys: 25–30 % less CPU than a numpy call
-    chain per text on 1,000-document batches.
+    as uint32 ``row << bits | bucket`` keys, laid out row by row and sorted per row (`_chunk_keys`).
     """
     n = len(texts)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
@@ -133,10 +132,14 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
     """Per-row feature counts and the rows' sorted unique buckets, for fewer than 2**(32-bits) rows.
 
     The n-gram hash is a polynomial over the n code points only, so hashing the concatenation
-    gives each text's own hashes; n-grams that run over a text's end are overwritten with a
-    sentinel that sorts last and is cut off. Every pass writes into buffers allocated once per
-    chunk (``out=``): fresh megabyte temporaries cost page faults that took as long as the
-    arithmetic.
+    gives each text's own hashes. Each order's keys (uint32 ``row << bits | bucket``) are then
+    scattered into a row-major array (row r holds its unigrams, bigrams, trigrams, in a slot
+    sized for them), n-grams that run over a text's end into a spare last slot that is cut off;
+    each row's slot is sorted on its own and duplicates dropped. Sorting ~1,300 keys per row,
+    in cache, took 40 % of the time one sort of the whole batch's keys did; the result (rows in
+    order, each row's buckets ascending and unique) is the same. Every pass writes into buffers
+    allocated once per chunk (``out=``): fresh megabyte temporaries cost page faults that took as
+    long as the arithmetic.
     """
     n = len(texts)
     total = int(lengths.sum())
@@ -146,15 +149,24 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
     cp = cp32.astype(np.uint64)
     rowkey = np.repeat(np.arange(n, dtype=np.uint32) << np.uint32(bits), lengths)
     ends = np.cumsum(lengths)
+    starts = ends - lengths
     orders = [k for k in range(spec.n_min, spec.n_max + 1) if k <= total]
     if not orders:  # every text shorter than n_min
         return np.zeros(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    key = np.empty(sum(total - k + 1 for k in orders), dtype=np.uint32)
+    # Row-major layout: row r's order-k n-grams (max(len - k + 1, 0) of them) at slot_k[r].
+    per_order = [np.maximum(lengths - (k - 1), 0) for k in orders]
+    row_len = np.sum(per_order, axis=0) if len(orders) > 1 else per_order[0]
+    row_end = np.cumsum(row_len)
+    n_keys = int(row_end[-1])
+    key = np.empty(n_keys + 1, dtype=np.uint32)  # + the spare slot for n-grams that cross an end
+    slot = row_end - row_len  # where order k starts in each row; moves on by that order's count
     poly = cp.copy()  # the order-k polynomial hash of the n-gram starting at each position
     g = np.empty(total, dtype=np.uint64)
     tmp = np.empty(total, dtype=np.uint64)
+    kbuf = np.empty(total, dtype=np.uint32)
+    pos = np.arange(total, dtype=np.int64)
+    dest = np.empty(total, dtype=np.int64)
     mask = np.uint64(spec.n_buckets - 1)
-    off = 0
     with np.errstate(over="ignore"):
         for k in range(1, orders[-1] + 1):
             m = total - k + 1
@@ -163,32 +175,35 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
                 np.add(poly[:m], cp[k - 1 :], out=poly[:m])
             if k < spec.n_min:
                 continue
-            kk = key[off : off + m]
+            kk = kbuf[:m]
             if k == 1:  # a unigram's bucket depends on its code point only: one table lookup
                 np.take(_unigram_buckets(spec.n_buckets), cp32, out=kk)
-                kk |= rowkey
-                off += m
-                continue
-            gk, tk = g[:m], tmp[:m]
-            np.add(poly[:m], np.uint64(k) * _MIX2, out=gk)
-            for mul in (_MIX1, _MIX2, None):  # `_mix`: xor-shift, multiply, xor-shift, multiply, xor-shift
-                np.right_shift(gk, _S33, out=tk)
-                np.bitwise_xor(gk, tk, out=gk)
-                if mul is not None:
-                    np.multiply(gk, mul, out=gk)
-            np.bitwise_and(gk, mask, out=gk)
-            kk[...] = gk  # < 2**bits: exact in uint32
+            else:
+                gk, tk = g[:m], tmp[:m]
+                np.add(poly[:m], np.uint64(k) * _MIX2, out=gk)
+                for mul in (_MIX1, _MIX2, None):  # `_mix`: xor-shift, multiply, xor-shift, multiply, xor-shift
+                    np.right_shift(gk, _S33, out=tk)
+                    np.bitwise_xor(gk, tk, out=gk)
+                    if mul is not None:
+                        np.multiply(gk, mul, out=gk)
+                np.bitwise_and(gk, mask, out=gk)
+                kk[...] = gk  # < 2**bits: exact in uint32
             kk |= rowkey[:m]
+            dk = dest[:m]
+            np.add(np.repeat(slot - starts, lengths)[:m], pos[:m], out=dk)
             for j in range(1, k):  # n-grams starting in a text's last k-1 characters cross its end
                 bad = ends[lengths >= j] - j
-                kk[bad[bad < m]] = _SENTINEL
-            off += m
-    key.sort()
-    key = key[: int(np.searchsorted(key, _SENTINEL))]
+                dk[bad[bad < m]] = n_keys
+            key[dk] = kk
+            slot = slot + per_order[orders.index(k)]
+    key = key[:n_keys]
+    for a, b in zip((row_end - row_len).tolist(), row_end.tolist(), strict=True):
+        if b - a > 1:
+            key[a:b].sort()
     keep = np.empty(key.shape[0], dtype=bool)
     if key.shape[0]:
         keep[0] = True
-        np.not_equal(key[1:], key[:-1], out=keep[1:])
+        np.not_equal(key[1:], key[:-1], out=keep[1:])  # the row bits keep rows apart
     key = key[keep]
     # Sorted keys: each row's features start where its row key would be inserted.
     starts = np.searchsorted(key, np.arange(n + 1, dtype=np.uint32) << np.uint32(bits))
