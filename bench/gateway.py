@@ -7,7 +7,9 @@ delta every ``--delay`` seconds, like a model generating): the upstream itself (
 proxy as a side-by-side reference when its ``litellm`` command is given. Each target runs
 non-streaming (whole-request latency) and streaming (time to the first content token) at 1, 32
 and 128 concurrent clients, in ``--rounds`` interleaved rounds so that a busy machine hits every
-target alike. Besides latency it reports each proxy's CPU time per request (from /proc), which a
+target alike. Each client first sends ``--warmup`` unrecorded requests, then ``--per-client``
+recorded ones: p50/p99 are the steady state; the clients' first requests, which all start in the
+same instant, are reported apart as the *burst* p50. Besides latency it reports each proxy's CPU time per request (from /proc), which a
 shared machine disturbs far less. The gateway runs the default detectors and policy, both input
 and output checks, audit rows with redacted content, and no rate limit.
 
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -130,42 +133,60 @@ def _first_content(buf: bytes, t0: float) -> float | None:
     return None
 
 
-def raw_request(base: str, stream: bool, key: str) -> tuple[str, int, bytes]:
-    """(host, port, request bytes) of the benchmark's chat request against ``base`` (…/v1)."""
+def raw_request(base: str, stream: bool, key: str, wait: float | None = None) -> tuple[str, int, bytes]:
+    """(host, port, request bytes) of the benchmark's chat request against ``base`` (…/v1); with
+    ``wait``, the prompt asks the scripted upstream to take that many seconds (``[lat=S]``)."""
     u = urlsplit(base)
-    body = json.dumps({"model": "scripted", "messages": [{"role": "user", "content": PROMPT}], "stream": stream},
+    prompt = PROMPT if wait is None else f"[lat={wait:.4f}]{PROMPT}"
+    body = json.dumps({"model": "scripted", "messages": [{"role": "user", "content": prompt}], "stream": stream},
                       ensure_ascii=False).encode()
     head = (f"POST {u.path}/chat/completions HTTP/1.1\r\nHost: {u.netloc}\r\nAuthorization: Bearer {key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     return u.hostname or "127.0.0.1", u.port or 80, head + body
 
 
-async def level(base: str, stream: bool, conc: int, n: int, key: str = KEY) -> dict[str, Any]:
-    """``n`` requests from ``conc`` closed-loop clients, one keep-alive connection each."""
-    lat: list[float] = []
-    errors = 0
-    host, port, raw = raw_request(base, stream, key)
-    conns = [Conn(host, port) for _ in range(conc)]
-    warm = min(conc, 8)
-    await asyncio.gather(*(c.request(raw, stream) for c in conns[:warm]))  # warm the pools
-    todo = n
-    t0 = time.perf_counter()
+async def level(base: str, stream: bool, conc: int, per_client: int, warmup: int = 2, key: str = KEY, *,
+                wait: float = 0.2, jitter: float = 0.0, seed: int = 0) -> dict[str, Any]:
+    """``conc`` closed-loop clients, one keep-alive connection each, all started together; each
+    sends ``warmup`` requests that are not recorded, then ``per_client`` that are. Each request asks
+    the upstream to take ``wait`` × (1 ± ``jitter``) seconds (uniform, seeded per client) and its
+    recorded figure is the latency *beyond* that wait — the time the path to the model adds.
 
-    async def worker(c: Conn) -> None:
-        nonlocal todo, errors
-        while todo > 0:
-            todo -= 1
+    ``jitter`` 0 is lockstep: every client's answers take the same time, so clients that start
+    together stay bunched, and each bunch reaches the proxy as a burst of up to ``conc`` requests
+    (each waiting for all the work queued before it) in every cycle. Independent users do not
+    march like that — their answers take different times — so a non-zero jitter is the realistic
+    arrival pattern; the benchmark reports both. The first request of every client (all sent in
+    the same instant) is kept apart as the *burst* figure."""
+    lat: list[float] = []
+    first: list[float] = []
+    errors = 0
+
+    async def worker(i: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed * 100_003 + i)
+        c: Conn | None = None
+        for n in range(warmup + per_client):
+            w = round(wait * (1 + jitter * (2 * rng.random() - 1)), 4)
+            host, port, raw = raw_request(base, stream, key, w)
+            c = c or Conn(host, port)
             try:
-                lat.append(await c.request(raw, stream))
+                x = await c.request(raw, stream) - w
             except Exception:
                 errors += 1
                 c.close()
+                continue
+            if n == 0:
+                first.append(x)
+            if n >= warmup:
+                lat.append(x)
+        if c is not None:
+            c.close()
 
-    await asyncio.gather(*(worker(c) for c in conns))
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(conc)))
     wall = time.perf_counter() - t0
-    for c in conns:
-        c.close()
-    return {"lat": lat, "errors": errors, "wall": wall, "warm": warm}
+    return {"lat": lat, "first": first, "errors": errors, "wall": wall, "sent": conc * (warmup + per_client)}
 
 
 def cpu_s(pid: int) -> float:
@@ -202,46 +223,50 @@ def run(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
-def summary(lat: list[float], errors: int, wall: float, cpu: float | None, warm: int = 0) -> dict[str, Any]:
+def summary(lat: list[float], first: list[float], errors: int, wall: float, sent: int,
+            cpu: float | None) -> dict[str, Any]:
     out = {"n": len(lat), "errors": errors, "p50_ms": round(pct(lat, 0.5) * 1000, 2),
            "p99_ms": round(pct(lat, 0.99) * 1000, 2), "mean_ms": round(statistics.fmean(lat) * 1000, 2),
-           "rps": round(len(lat) / wall, 1)}
+           "burst_p50_ms": round(pct(first, 0.5) * 1000, 2) if first else None,
+           "rps": round(sent / wall, 1)}
     if cpu is not None:
-        out["cpu_ms_per_req"] = round(cpu * 1000 / max(1, len(lat) + errors + warm), 2)
+        out["cpu_ms_per_req"] = round(cpu * 1000 / max(1, sent), 2)
     return out
 
 
-def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], requests: int,
-            rounds: int) -> dict[str, dict[str, Any]]:
-    """Every (mode, level) runs on all targets in interleaved rounds, so load from others on a
-    shared machine falls on every target alike."""
+def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], per_client: int, warmup: int,
+            rounds: int, waits: tuple[float, float], jitters: list[float]) -> dict[str, dict[str, Any]]:
+    """Every (mode, jitter, level) runs on all targets in interleaved rounds, so load from others
+    on a shared machine falls on every target alike. ``waits``: the upstream's mean time to a whole
+    answer and to a stream's first token."""
     out: dict[str, dict[str, Any]] = {name: {} for name in targets}
     for stream in (False, True):
-        for c in levels:
-            n = max(requests, 3 * c)
-            acc: dict[str, dict[str, Any]] = {name: {"lat": [], "errors": 0, "wall": 0.0, "cpu": 0.0, "warm": 0} for name in targets}
-            for _ in range(rounds):
-                for name, base in targets.items():
-                    pid = pids.get(name)
-                    c0 = cpu_s(pid) if pid else 0.0
-                    r = run(level(base, stream, c, max(c, n // rounds)))
-                    a = acc[name]
-                    a["warm"] += r["warm"]
-                    a["lat"] += r["lat"]
-                    a["errors"] += r["errors"]
-                    a["wall"] += r["wall"]
-                    a["cpu"] += (cpu_s(pid) - c0) if pid else 0.0
-            for name, a in acc.items():
-                res = summary(a["lat"], a["errors"], a["wall"], a["cpu"] if pids.get(name) else None, a["warm"])
-                out[name][f"{'stream' if stream else 'plain'}@{c}"] = res
-                cpu = f"  cpu {res['cpu_ms_per_req']:6.2f} ms/req" if "cpu_ms_per_req" in res else ""
-                print(f"{name:<16} {'ttft' if stream else 'plain':<5} c={c:<4} p50 {res['p50_ms']:>8.2f} ms  "
-                      f"p99 {res['p99_ms']:>8.2f} ms  {res['rps']:>7.1f} req/s  errors {res['errors']}{cpu}", flush=True)
+        for j in jitters:
+            for c in levels:
+                acc: dict[str, dict[str, Any]] = {name: {"lat": [], "first": [], "errors": 0, "wall": 0.0, "cpu": 0.0,
+                                                         "sent": 0} for name in targets}
+                for rnd in range(rounds):
+                    for name, base in targets.items():
+                        pid = pids.get(name)
+                        c0 = cpu_s(pid) if pid else 0.0
+                        r = run(level(base, stream, c, per_client, warmup, wait=waits[stream], jitter=j, seed=rnd))
+                        a = acc[name]
+                        for k in ("lat", "first", "errors", "wall", "sent"):
+                            a[k] += r[k]
+                        a["cpu"] += (cpu_s(pid) - c0) if pid else 0.0
+                mode = "stream" if stream else "plain"
+                for name, a in acc.items():
+                    res = summary(a["lat"], a["first"], a["errors"], a["wall"], a["sent"], a["cpu"] if pids.get(name) else None)
+                    out[name][f"{mode}@{c}" + (f"/jitter{j:g}" if j else "")] = res
+                    cpu = f"  cpu {res['cpu_ms_per_req']:6.2f} ms/req" if "cpu_ms_per_req" in res else ""
+                    print(f"{name:<16} {'ttft' if stream else 'plain':<5} c={c:<4} jitter {j:<4g} beyond the model's time: "
+                          f"p50 {res['p50_ms']:>7.2f} ms  p99 {res['p99_ms']:>7.2f} ms  burst p50 {res['burst_p50_ms']:>7.2f} ms  "
+                          f"{res['rps']:>6.1f} req/s  errors {res['errors']}{cpu}", flush=True)
     return out
 
 
 def cpu_per_request(targets: dict[str, str], pids: dict[str, int], n: int, clients: int,
-                    runs: int) -> dict[str, Any]:
+                    runs: int, wait: float) -> dict[str, Any]:
     """CPU ms per non-streaming request of each gateway (process CPU / requests, warm-up included
     in both), admin key and a user key with a per-key rate limit (so rate count, duties' snapshot,
     usage counter and audit all run); best (lowest) of ``runs`` runs, which a busy machine
@@ -258,10 +283,10 @@ def cpu_per_request(targets: dict[str, str], pids: dict[str, int], n: int, clien
             per: list[float] = []
             for _ in range(runs):
                 c0 = cpu_s(pid)
-                res = run(level(base, False, clients, n, key))
+                res = run(level(base, False, clients, max(1, n // clients), 0, key, wait=wait))
                 if res["errors"]:
                     raise RuntimeError(f"{name} {label}: {res['errors']} errors")
-                per.append((cpu_s(pid) - c0) * 1000 / (len(res["lat"]) + res["warm"]))
+                per.append((cpu_s(pid) - c0) * 1000 / res["sent"])
             out[f"{name}/{label}"] = {"best_cpu_ms": round(min(per), 2), "median_cpu_ms": round(statistics.median(per), 2),
                                       "runs": [round(x, 2) for x in per]}
             print(f"{name:<16} {label:<6} cpu {min(per):6.2f} ms/req best, {statistics.median(per):6.2f} median "
@@ -290,10 +315,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--levels", default="1,32,128")
-    ap.add_argument("--requests", type=int, default=40, help="requests per level (at least 3 × concurrency)")
+    ap.add_argument("--per-client", type=int, default=10, help="recorded requests per client and level")
+    ap.add_argument("--warmup", type=int, default=2, help="unrecorded requests per client before those")
     ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds per level")
     ap.add_argument("--latency", type=float, default=0.2, help="upstream seconds per non-streaming answer")
     ap.add_argument("--delay", type=float, default=0.02, help="upstream seconds between streamed deltas")
+    ap.add_argument("--prefill", type=float, default=0.1, help="upstream mean seconds before a stream's first delta")
+    ap.add_argument("--jitter", default="0,0.5",
+                    help="comma list: each request's upstream time is the mean × (1 ± jitter), uniform; 0 = lockstep")
     ap.add_argument("--stores", default="sqlite,postgres")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--litellm", help="path of LiteLLM's `litellm` command (pip install 'litellm[proxy]')")
@@ -309,7 +338,9 @@ def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="hegui-bench-"))
     results: dict[str, Any] = {"levels": levels, "latency_s": args.latency, "delay_s": args.delay,
-                               "requests": args.requests, "rounds": args.rounds}
+                               "per_client": args.per_client, "warmup": args.warmup,
+                               "rounds": args.rounds, "workers": args.workers,
+                               "prefill_s": args.prefill, "jitter": args.jitter}
     up_port = free_port()
     up = start([sys.executable, str(ROOT / "tests" / "gateway" / "scripted_upstream.py"), "--port", str(up_port),
                 "--delay", str(args.delay), "--latency", str(args.latency)], dict(os.environ), tmp / "upstream.log",
@@ -352,9 +383,10 @@ def main() -> None:
                 results["litellm_error"] = str(e)[-500:]
                 print(f"litellm did not start: {e}", flush=True)
         if args.cpu:
-            results["cpu"] = cpu_per_request(targets, pids, args.cpu, args.cpu_clients, args.cpu_runs)
+            results["cpu"] = cpu_per_request(targets, pids, args.cpu, args.cpu_clients, args.cpu_runs, args.latency)
         else:
-            results.update(run_all(targets, pids, levels, args.requests, args.rounds))
+            results.update(run_all(targets, pids, levels, args.per_client, args.warmup, args.rounds, (args.latency, args.prefill),
+                               [float(x) for x in args.jitter.split(",")]))
     finally:
         for p in reversed(procs):
             stop(p)
@@ -372,13 +404,14 @@ def main() -> None:
             args.json.write_text(json.dumps(results, indent=2))
         return
     base = results["direct"]
-    print("\nadded over direct (p50 / p99, ms):")
+    print("\nadded over direct (p50 / p99 / burst p50 of the time beyond the model's, ms):")
     for name, res in results.items():
         if name not in targets or name == "direct":
             continue
         for k, r in res.items():
             b = base[k]
-            print(f"  {name:<16} {k:<10} +{r['p50_ms'] - b['p50_ms']:7.2f} / +{r['p99_ms'] - b['p99_ms']:7.2f}")
+            print(f"  {name:<16} {k:<20} +{r['p50_ms'] - b['p50_ms']:7.2f} / +{r['p99_ms'] - b['p99_ms']:7.2f}"
+                  f" / +{r['burst_p50_ms'] - b['burst_p50_ms']:7.2f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

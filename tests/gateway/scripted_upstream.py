@@ -9,7 +9,9 @@ drops the connection; ``[miderr]`` streams two deltas then an error object; ``[s
 with an e-mail address in its third sentence (blocked by the test policy); ``[pii]`` answers with
 an ID number, a mobile number and a bank card; ``[long]`` streams 400 deltas 10 ms apart;
 ``[bench]`` gives a typical five-sentence answer (``delay_s`` between deltas when streaming,
-``latency_s`` before a whole answer); model
+``latency_s`` before a whole answer); ``[lat=S]`` makes this request wait S seconds instead of
+``latency_s`` before a whole answer, or before the first delta of a stream (the benchmark's
+clients draw each request's S, so they do not march in lockstep, and subtract it); model
 ``nope`` is unknown (404). Every request body is kept in ``received``.
 
 ``/v1/images/generations`` returns a real PNG (a synthetic natural-looking 320×288 image) as
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -38,6 +41,7 @@ ID_CARD = "11010519491231002X"  # valid check digit
 MOBILE = "13812345678"
 BANK_CARD = "6222020200112233446"  # passes Luhn
 EMAIL = "leak.test@example.com"
+_LAT = re.compile(r"\[lat=(\d{1,3}(?:\.\d{1,6})?)\]")
 
 DEFAULT_ANSWER = "你好！这是测试回答。祝你愉快。"
 EMAIL_ANSWER = f"第一句是正常的。第二句也正常。请联系 {EMAIL} 获取资料。最后一句不应出现。"
@@ -180,15 +184,20 @@ class ScriptedUpstream(ThreadedServer):
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
         answer = (EMAIL_ANSWER if "[email]" in q else PII_ANSWER if "[pii]" in q
                   else LONG_ANSWER if "[long]" in q else BENCH_ANSWER if "[bench]" in q else DEFAULT_ANSWER)
+        m = _LAT.search(q)
+        lat = float(m.group(1)) if m else None
         if not body.get("stream"):
-            if self.latency_s:
-                await asyncio.sleep(self.latency_s)
+            wait = self.latency_s if lat is None else lat
+            if wait:
+                await asyncio.sleep(wait)
             choice: dict[str, Any] = ({"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
                                       if chat else {"index": 0, "text": answer, "finish_reason": "stop", "logprobs": None})
             return JSONResponse({"id": "up-1", "object": "chat.completion" if chat else "text_completion",
                                  "created": int(time.time()), "model": body.get("model"), "choices": [choice],
                                  "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})
         delay = 0.01 if "[long]" in q else self.delay_s
+        if lat is not None:
+            await asyncio.sleep(lat)  # "prefill": the wait before the first token
         return StreamingResponse(self._stream(answer, chat, body.get("model"), q, delay), media_type="text/event-stream")
 
     async def _stream(self, answer: str, chat: bool, model: Any, q: str, delay: float) -> AsyncIterator[bytes]:

@@ -251,6 +251,26 @@ def test_latency_smoke(gw: GatewayServer) -> None:
     assert (time.perf_counter() - t0) / 5 < 0.5
 
 
+def test_upstream_wait_marker_and_switch_interval(gw: GatewayServer) -> None:
+    """bench/gateway.py draws each request's model time and asks the scripted upstream for it with
+    ``[lat=S]`` (non-streaming: before the answer; streaming: before the first delta); it then
+    subtracts S. The gateway process runs with the configured GIL switch interval (1 ms)."""
+    import sys
+
+    c = client(gw)
+    t0 = time.perf_counter()
+    r = c.chat.completions.create(model="scripted", messages=[{"role": "user", "content": "[lat=0.3][bench] 你好"}])
+    assert time.perf_counter() - t0 >= 0.3 and r.choices[0].finish_reason == "stop"
+    t0 = time.perf_counter()
+    first = None
+    for ch in c.chat.completions.create(model="scripted", messages=[{"role": "user", "content": "[lat=0.3][bench] 你好"}],
+                                        stream=True):
+        if first is None and ch.choices and ch.choices[0].delta.content:
+            first = time.perf_counter() - t0
+    assert first is not None and first >= 0.3
+    assert sys.getswitchinterval() == pytest.approx(0.001)
+
+
 def test_scheduled_purge_runs_in_the_server(tmp_path, upstream: ScriptedUpstream) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.gateway.gil_switch_interval_ms:  # per process: each worker runs its own lifespan
+            sys.setswitchinterval(settings.gateway.gil_switch_interval_ms / 1000)
         purger = asyncio.create_task(_purge_loop(st)) if settings.audit.purge_interval_s else None
         texts = asyncio.create_task(texts_loop(st)) if settings.console.enabled else None
         # The blocklist reloads from the store in its own thread, not on the request path.

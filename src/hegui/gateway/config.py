@@ -79,3 +79,7 @@ class GatewayConfig(BaseModel):
     admin_key: SecretStr | None = None
     # JSON lines on stderr (whitelisted, non-personal fields only); false: plain text.
     json_logs: bool = True
+    # Milliseconds a thread may hold the interpreter lock while another waits (Python's default: 5). The store
+    # calls (audit commits, key lookups) run in worker threads while the event loop checks other requests;
+    # at 5 ms a finished commit can wait that long for the loop. 0: leave the interpreter's setting.
+    gil_switch_interval_ms: float = Field(default=1.0, ge=0, le=100)
