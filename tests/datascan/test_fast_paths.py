@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hegui.datascan import signals
-from hegui.datascan.protocol import _xlsx_safe
+from hegui.datascan.protocol import _xlsx_safe, write_xlsx
 from hegui.guard import Guard
 
 TRICKY = [
@@ -63,8 +63,37 @@ def test_repeated_ngram_ratio_unchanged(text: str) -> None:
 
 
 def test_xlsx_safe_strips_only_control_characters() -> None:
-    for t in [*TRICKY, *_random_texts(100, seed=5)]:
-        assert _xlsx_safe(t) == "".join(ch for ch in t if ch in "\t\n\r" or ord(ch) >= 32)[:32_000]
+    for t in [*TRICKY, *_random_texts(100, seed=5), "a\ufffeb\uffffc\ufffd"]:
+        want = "".join(ch for ch in t if ch in "\t\n\r" or (ord(ch) >= 32 and ch not in "\ufffe\uffff"))
+        assert _xlsx_safe(t) == want[:32_000]
+
+
+def test_xlsx_writer_gives_openpyxls_cell_values(tmp_path: Path) -> None:
+    # The review sheet used to be written by openpyxl (write-only mode); `write_xlsx` must give
+    # the same cell values to openpyxl's readers (import_review reads the sheet back with them).
+    from openpyxl import Workbook, load_workbook
+
+    rng = random.Random(3)
+    alphabet = [*"ab 中文\t\n\r&<>\"'\x00\x01\x0b\x1f\x7f\ufffd😀é]]>", " ", "  ", "&amp;", "&#13;"]
+    rows = [["key", "id", "text", "note"]]
+    for _ in range(400):
+        rows.append(["".join(rng.choice(alphabet) for _ in range(rng.randint(0, k))) for k in (3, 8, 80, 2)])
+    rows += [["1", " lead", "trail \n", ""], ["2", "long", "长" * 40_000, ""], ["", "", "", ""]]
+    write_xlsx(tmp_path / "new.xlsx", "review", rows)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("review")
+    for r in rows:
+        ws.append([_xlsx_safe(v) for v in r])
+    wb.save(tmp_path / "old.xlsx")
+    for read_only in (True, False):
+        got, want = (load_workbook(tmp_path / f, read_only=read_only) for f in ("new.xlsx", "old.xlsx"))
+        assert got.sheetnames == want.sheetnames == ["review"]
+        got_rows = [list(r) for r in got.active.iter_rows(values_only=True)]
+        assert got_rows == [list(r) for r in want.active.iter_rows(values_only=True)]
+        assert len(got_rows) == len(rows)
+    again = tmp_path / "again.xlsx"
+    write_xlsx(again, "review", rows)
+    assert again.read_bytes() == (tmp_path / "new.xlsx").read_bytes()  # no timestamps
 
 
 def test_check_batch_takes_known_languages() -> None:

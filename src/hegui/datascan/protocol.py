@@ -68,8 +68,6 @@ def merge_review(parts: Iterable[Iterator[dict[str, Any]]], n: int) -> list[dict
 
 def write_review(items: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
     """Write the manual-review sample as CSV (UTF-8 with BOM, opens in Excel) and XLSX."""
-    from openpyxl import Workbook
-
     rows = [[str(d["key"]), _utf8(d["id"]), d["source"], _utf8(d["text"]), "是" if d.get("auto_illegal") else "否",
              ";".join(d.get("auto_risks", [])), "", "", "", ""] for d in items]
     csv_path = out_dir / "review_sample.csv"
@@ -77,13 +75,8 @@ def write_review(items: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
         w = csv.writer(fh)
         w.writerow(REVIEW_COLUMNS)
         w.writerows(rows)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("review")
-    ws.append(list(REVIEW_COLUMNS))
-    for r in rows:
-        ws.append([_xlsx_safe(v) for v in r])
     xlsx_path = out_dir / "review_sample.xlsx"
-    wb.save(xlsx_path)
+    write_xlsx(xlsx_path, "review", [list(REVIEW_COLUMNS), *rows])
     return {"csv": csv_path, "xlsx": xlsx_path}
 
 
@@ -96,13 +89,105 @@ def _utf8(v: str) -> str:
         return v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
-_XLSX_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XLSX_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _xlsx_safe(v: str) -> str:
-    # Excel cells hold at most 32,767 characters and no control characters (tab, CR, LF are fine).
-    # A regex, not a per-character generator: that took half of an 8 MB scan's time.
+    # Excel cells hold at most 32,767 characters and no control characters (tab, CR, LF are fine);
+    # U+FFFE and U+FFFF are not allowed in XML either. A regex, not a per-character generator:
+    # that took half of an 8 MB scan's time.
     return _XLSX_CONTROL.sub("", v)[:32_000]
+
+
+def _xml_text(v: str) -> str:
+    # CR as a character reference: a parser would turn a literal one into LF.
+    return v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _xlsx_col(i: int) -> str:
+    name = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>"
+    ),
+    "xl/workbook.xml": (
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+        "</Relationships>"
+    ),
+    "xl/styles.xml": (
+        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ),
+}
+
+
+def write_xlsx(path: Path, sheet: str, rows: list[list[str]]) -> None:
+    """A one-sheet workbook of text cells (inline strings), written directly as XML in UTF-8.
+
+    openpyxl took ≈ 0.8 CPU s for the 4,000-row review sample (per-cell objects, every
+    non-ASCII character written as a ``&#NNNNN;`` reference: a 14 MB sheet to deflate); this
+    writes the same cell values (openpyxl reads them back identically, tested) in ≈ 0.13 s, and
+    the same rows always give the same bytes (no timestamps). Empty strings are blank cells.
+    Deflate level 1: a third of level 6's time, and the file (3.0 MB for the 4,000 rows of a
+    Chinese corpus) still smaller than openpyxl's (3.3 MB).
+    """
+    import zipfile
+
+    cols = [_xlsx_col(i) for i in range(max((len(r) for r in rows), default=0))]
+    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
+    for n, row in enumerate(rows, start=1):
+        out.append(f'<row r="{n}">')
+        for c, v in zip(cols, row, strict=False):
+            v = _xlsx_safe(v)
+            if not v:
+                out.append(f'<c r="{c}{n}"/>')  # a blank cell: readers give every row all columns
+                continue
+            space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
+            out.append(f'<c r="{c}{n}" t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>')
+        out.append("</row>")
+    out.append("</sheetData></worksheet>")
+    parts = {name: '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml.replace("{sheet}", _xml_text(sheet))
+             for name, xml in _XLSX_PARTS.items()}
+    parts["xl/worksheets/sheet1.xml"] = "".join(out)
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for name, xml in parts.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, xml.encode("utf-8"), compresslevel=1)
+    tmp.replace(path)
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
