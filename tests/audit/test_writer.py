@@ -1,7 +1,8 @@
 """The group-commit audit writer on SQLite and PostgreSQL: concurrent requests share transactions,
 each request's rows stay one contiguous run, the chain verifies (also with two writers on one
 store, as two gateway processes would be), a failed batch fails every request in it, and content
-is dropped when retention of content is off."""
+is dropped when retention of content is off. On SQLite, batches are written on the event loop
+when no other writer is in the way, and in a thread when one is."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import pytest
 from sqlalchemy import select, text
 
 from hegui.audit import AuditEntry, verify
+from hegui.audit.chain import append_nowait
 from hegui.audit.writer import AuditWriter
 from hegui.store import StoreConfig, make_engine, session_factory, upgrade
+from hegui.store.engine import sqlite_writer_lock
 from hegui.store.models import AuditRecord
 
 KEY = b"audit-writer-test-key"
@@ -36,7 +39,7 @@ def test_concurrent_requests_share_batches_and_the_chain_verifies(store_config: 
     engine = make_engine(store_config, tmp_path)
     upgrade(engine)
     f = session_factory(engine)
-    w = AuditWriter(f, KEY, run=_slow_run)
+    w = AuditWriter(f, KEY, run=_slow_run, inline_sqlite=False)  # the thread path, slowed
 
     async def main() -> list[list[int]]:
         return await asyncio.gather(*(w.write(_entries(f"r{i}", 1 + i % 3), keep_content=True) for i in range(40)))
@@ -92,7 +95,7 @@ def test_failed_batch_fails_every_request_in_it(store_config: StoreConfig, tmp_p
     engine = make_engine(store_config, tmp_path)
     upgrade(engine)
     f = session_factory(engine)
-    w = AuditWriter(f, KEY, run=_slow_run)
+    w = AuditWriter(f, KEY, run=_slow_run, inline_sqlite=False)  # the thread path, slowed
     asyncio.run(w.write(_entries("before"), keep_content=True))
     with engine.begin() as conn:  # the audit table becomes unwritable
         conn.execute(text("ALTER TABLE audit_records RENAME TO audit_records_gone"))
@@ -127,7 +130,7 @@ def test_a_cancelled_caller_still_gets_its_rows_written(store_config: StoreConfi
     engine = make_engine(store_config, tmp_path)
     upgrade(engine)
     f = session_factory(engine)
-    w = AuditWriter(f, KEY, run=_slow_run)
+    w = AuditWriter(f, KEY, run=_slow_run, inline_sqlite=False)  # the thread path, slowed
 
     async def main() -> None:
         task = asyncio.ensure_future(w.write(_entries("gone"), keep_content=True))
@@ -141,4 +144,79 @@ def test_a_cancelled_caller_still_gets_its_rows_written(store_config: StoreConfi
     with f() as s:
         ids = s.execute(select(AuditRecord.request_id).order_by(AuditRecord.seq)).scalars().all()
     assert ids == ["gone"] * 3 + ["next"] * 3
+    engine.dispose()
+
+
+def test_sqlite_batches_are_written_on_the_loop(store_config: StoreConfig, tmp_path: Path) -> None:
+    engine = make_engine(store_config, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    hops: list[object] = []
+
+    async def counting_run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(fn)
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
+
+    w = AuditWriter(f, KEY, run=counting_run)
+    for i in range(3):
+        assert asyncio.run(w.write(_entries(f"r{i}"), keep_content=True)) == [3 * i + 1, 3 * i + 2, 3 * i + 3]
+    if engine.dialect.name == "sqlite":
+        assert w.inline_batches == 3 and not hops
+    else:  # PostgreSQL waits on the network: always a worker thread
+        assert w.inline_batches == 0 and len(hops) == 3
+        assert append_nowait(f, KEY, _entries("x"), keep_content=True) is None
+    assert verify(f, KEY).ok
+    engine.dispose()
+
+
+def test_sqlite_writer_in_the_way_falls_back_to_the_thread(tmp_path: Path) -> None:
+    """This process's writer lock held by another thread, or the database's write lock held by
+    another connection (another process): nothing is written on the loop and nothing waits there;
+    the batch goes to the thread path, which waits its turn, and the chain stays whole."""
+    cfg = StoreConfig()
+    engine = make_engine(cfg, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    w = AuditWriter(f, KEY)
+    lock = sqlite_writer_lock(engine)
+    assert lock is not None
+
+    async def held_lock() -> list[int]:
+        lock.acquire()
+        task = asyncio.ensure_future(w.write(_entries("a"), keep_content=True))
+        await asyncio.sleep(0.05)
+        assert not task.done()  # waiting in the thread, not blocking the loop
+        lock.release()
+        return await task
+
+    assert asyncio.run(held_lock()) == [1, 2, 3]
+    assert w.inline_batches == 0 and w.batches == 1
+
+    other = make_engine(cfg, tmp_path)  # a second engine: its own process lock, like another process
+    conn = other.raw_connection()
+    cur = conn.cursor()
+    cur.execute("BEGIN IMMEDIATE")  # holds the database's write lock
+    loop = asyncio.new_event_loop()
+    try:
+        assert append_nowait(f, KEY, _entries("b"), keep_content=True) is None  # at once, no busy wait
+
+        async def held_db() -> list[int]:
+            task = asyncio.ensure_future(w.write(_entries("c"), keep_content=True))
+            await asyncio.sleep(0.05)
+            assert not task.done()
+            conn.rollback()
+            return await task
+
+        assert loop.run_until_complete(held_db()) == [4, 5, 6]
+    finally:
+        loop.close()
+        conn.close()
+        other.dispose()
+    assert w.inline_batches == 0 and w.batches == 2
+    assert asyncio.run(w.write(_entries("d"), keep_content=True)) == [7, 8, 9]
+    assert w.inline_batches == 1  # nothing in the way any more: back on the loop
+    with engine.connect() as c:  # the busy timeout of the pooled connection is restored
+        assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == int(cfg.sqlite_busy_timeout_s * 1000)
+    res = verify(f, KEY)
+    assert res.ok and res.rows == 9, res.problems
     engine.dispose()

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hegui.store.engine import serialized_writes
+from hegui.store.engine import serialized_writes, sqlite_writer_lock
 from hegui.store.models import AuditChainHead, AuditRecord
 
 GENESIS = "0" * 64
@@ -91,26 +92,65 @@ def append(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEn
     if not entries:
         return []
     with serialized_writes(factory), _engine(factory).begin() as conn:
-        seq, prev = conn.execute(_LOCK_HEAD).one()
-        now = datetime.now(UTC)
-        rows: list[dict[str, object]] = []
-        out: list[int] = []
-        for e in entries:
-            seq += 1
-            content = e.content if keep_content else None
-            values: dict[str, object] = {
-                "seq": seq, "ts": now, "request_id": e.request_id, "kind": e.kind,
-                "user_pseudo": e.user_pseudo, "key_id": e.key_id, "route": e.route, "model": e.model[:128],
-                "action": e.action, "risks": ",".join(e.risks), "status": e.status,
-                "latency_ms": round(float(e.latency_ms), 3), "detail": e.detail[:128],
-                "content_digest": content_digest(content),
-            }
-            h = row_hash(key, prev, values)
-            rows.append({**values, "content": content, "prev_hash": prev, "row_hash": h})
-            prev = h
-            out.append(seq)
-        conn.execute(_INSERT, rows)
-        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        return _append_on(conn, key, entries, keep_content)
+
+
+def append_nowait(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEntry], *,
+                  keep_content: bool) -> list[int] | None:
+    """`append`, on SQLite only, when it can run without waiting for another writer; None (nothing
+    written) when it would wait — this process's writer lock is taken, or another process holds
+    the database's write lock — and on PostgreSQL, whose commits wait on the network.
+
+    Why: the gateway's audit writer calls this on the event loop itself. A SQLite append is a
+    few hundred microseconds of CPU that holds the interpreter lock anyway; in a worker thread it
+    also pays two thread hops and, while the loop is busy, waits for the lock. The busy timeout is
+    zero for this one transaction, so the loop never sleeps in SQLite's busy handler; a failed try
+    rolls back whole, and the caller then runs `append` in a thread as before."""
+    engine = _engine(factory)
+    lock = sqlite_writer_lock(engine)
+    if lock is None or not entries or not lock.acquire(blocking=False):
+        return None
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            if raw is None:
+                return None
+            before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+            raw.execute("PRAGMA busy_timeout = 0")
+            try:
+                with conn.begin():
+                    return _append_on(conn, key, entries, keep_content)
+            except OperationalError as e:
+                if "locked" in str(e.orig) or "busy" in str(e.orig):
+                    return None  # another process is writing: the thread path waits for it
+                raise
+            finally:
+                raw.execute(f"PRAGMA busy_timeout = {int(before)}")
+    finally:
+        lock.release()
+
+
+def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int]:
+    seq, prev = conn.execute(_LOCK_HEAD).one()
+    now = datetime.now(UTC)
+    rows: list[dict[str, object]] = []
+    out: list[int] = []
+    for e in entries:
+        seq += 1
+        content = e.content if keep_content else None
+        values: dict[str, object] = {
+            "seq": seq, "ts": now, "request_id": e.request_id, "kind": e.kind,
+            "user_pseudo": e.user_pseudo, "key_id": e.key_id, "route": e.route, "model": e.model[:128],
+            "action": e.action, "risks": ",".join(e.risks), "status": e.status,
+            "latency_ms": round(float(e.latency_ms), 3), "detail": e.detail[:128],
+            "content_digest": content_digest(content),
+        }
+        h = row_hash(key, prev, values)
+        rows.append({**values, "content": content, "prev_hash": prev, "row_hash": h})
+        prev = h
+        out.append(seq)
+    conn.execute(_INSERT, rows)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return out
 
 

@@ -72,14 +72,20 @@ def serialized_writes(factory: sessionmaker[Session]) -> Iterator[None]:
     SQLite has one writer per file; threads that collide wait in its busy handler, which sleeps in
     growing steps (up to 100 ms each), so under load latency explodes. A process lock queues them
     instead; between processes the busy timeout still applies. PostgreSQL needs nothing here."""
-    engine = factory.kw.get("bind")
-    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+    lock = sqlite_writer_lock(factory.kw.get("bind"))
+    if lock is None:
         yield
         return
-    with _GUARD:
-        lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
     with lock:
         yield
+
+
+def sqlite_writer_lock(engine: object) -> threading.Lock | None:
+    """The process-wide writer lock of a SQLite engine (`serialized_writes`); None for other stores."""
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return None
+    with _GUARD:
+        return _SQLITE_WRITERS.setdefault(engine, threading.Lock())
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
