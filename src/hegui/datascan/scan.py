@@ -163,11 +163,20 @@ class _SourceAgg:
         if a["auto_sample"]:
             self.auto_n += 1
             self.auto_ok += not a["illegal"]
-        self.pii_docs += bool(a["pii"])
-        self.risks.update(a["risks"])
-        self.pii.update(a["pii"])
+        # Plain loops, not Counter.update: most documents have no risk, PII or flag, and
+        # update's own overhead (≈ 1 µs a call, four calls, twice per document) was most of
+        # the merge's aggregation. Same counts, same insertion order (the report's tie order).
+        pii = a["pii"]
+        if pii:
+            self.pii_docs += 1
+            counts = self.pii
+            for k, v in pii.items():
+                counts[k] += v
+        for k in a["risks"]:
+            self.risks[k] += 1
         self.langs[a["lang"]] += 1
-        self.flags.update(a["flags"])
+        for k in a["flags"]:
+            self.flags[k] += 1
 
     def to_dict(self, total_docs: int | None = None) -> dict[str, Any]:
         return {
