@@ -96,6 +96,14 @@ def run_local(
             ) from None
         return len(pending)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+    if ctx.get_start_method() == "fork":
+        # Build the detectors and tables once here: forked workers inherit them (shared pages)
+        # instead of each paying the set-up (≈ 0.3 CPU s a worker). Spawned workers get the
+        # pipeline pickled, without them, so there it would only cost the driver.
+        for step in p.steps:
+            prepare = getattr(step, "prepare", None)
+            if prepare is not None:
+                prepare()
     ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(p,))
     try:
         futures = {ex.submit(_work, s): s for s in pending}

@@ -35,11 +35,25 @@ class Record:
 
 
 class Step(Protocol):
-    """A pipeline step. ``__call__`` annotates the records of a batch in place."""
+    """A pipeline step. ``__call__`` annotates the records of a batch in place.
+
+    A step may also have ``prepare()``: build now what it would otherwise build lazily on its first
+    batch (a detector, a lookup table). The local executor calls it once in the driver before it
+    forks its workers, so they inherit the result instead of each building it again.
+    """
 
     name: str
 
     def __call__(self, records: list[Record]) -> None: ...
+
+
+# Long enough (> 2,000 characters) for the batched code paths, with CJK, Latin, digits and PII-like
+# runs, so that the lazily built tables of every step are built by one call.
+_WARM_TEXT = ("今天天气很好，我们去公园散步。Hello world 123, call 13800000000 或 a@b.cn。\n" * 40)
+
+
+def _warm_batch() -> list[Record]:
+    return [Record(Document("warm-up", _WARM_TEXT, len(_WARM_TEXT.encode())), "warm-up", "warm-up")]
 
 
 class GuardStep:
@@ -70,6 +84,10 @@ class GuardStep:
 
             self._guard = Guard.from_settings(self.settings)
         return self._guard
+
+    def prepare(self) -> None:
+        """Build the guard and its detectors' lazily built tables (one small batch through it)."""
+        self(_warm_batch())
 
     def __call__(self, records: list[Record]) -> None:
         todo = [r for r in records if not r.empty]
@@ -121,6 +139,9 @@ class SignalsStep:
         """What changes the output (part of the resume fingerprint)."""
         return {"reject_flags": list(self.reject_flags), **self.thresholds}
 
+    def prepare(self) -> None:
+        self(_warm_batch())  # the code-point tables
+
     def __call__(self, records: list[Record]) -> None:
         # The whole batch in one pass over its code points (same values as text by text).
         results = analyse_batch([r.doc.text for r in records], **self.thresholds)
@@ -153,6 +174,9 @@ class MinHashStep:
         # "sketch": band keys of another sketch are not comparable, so a resume must start over.
         return {"num_perm": self.num_perm, "bands": self.bands_n, "rows": self.rows, "ngram": self.ngram,
                 "seed": self.seed, "sketch": minhash.SKETCH}
+
+    def prepare(self) -> None:
+        self(_warm_batch())
 
     def __call__(self, records: list[Record]) -> None:
         for r in records:
