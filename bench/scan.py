@@ -10,7 +10,8 @@ while streaming a large file.
 datatrove venv (not a project dependency): `python -m venv /tmp/dtvenv && /tmp/dtvenv/bin/pip install
 datatrove==0.10.1 pyahocorasick spacy regex tokenizers orjson "xxhash<3.6"` (xxhash 4 refuses the str
 datatrove 0.10.1 hashes). `cpu_s` counts this process and its local workers, so it stays meaningful
-on a loaded machine; it includes each worker's set-up (Guard build, ≈ 1.2 CPU s).
+on a loaded machine; it includes the set-up (Guard build and lazily built tables, ≈ 0.3 CPU s,
+done once in the driver before the local workers fork).
 
 The corpus is built from `../shared/data` texts (benign prompts, Weibo posts, COLD comments):
 documents of 3–12 texts, 8 % with planted PII, 5 % near-duplicates, 2 % spam. Nothing is written
