@@ -11,7 +11,10 @@ target alike. Each client first sends ``--warmup`` unrecorded requests, then ``-
 recorded ones: p50/p99 are the steady state; the clients' first requests, which all start in the
 same instant, are reported apart as the *burst* p50. Besides latency it reports each proxy's CPU time per request (from /proc), which a
 shared machine disturbs far less. The gateway runs the default detectors and policy, both input
-and output checks, audit rows with redacted content, and no rate limit.
+and output checks, audit rows with redacted content, and no rate limit, driven with the admin key
+(which the identity and usage duties do not apply to); ``--user-key`` drives them with a user key
+instead (a verified adult under the default policy): rate limit counted, sanctions and identity
+snapshot, usage counter.
 
     nice -n 10 .venv/bin/python bench/gateway.py [--litellm /tmp/litellm-venv/bin/litellm] [--json out.json]
 """
@@ -235,10 +238,12 @@ def summary(lat: list[float], first: list[float], errors: int, wall: float, sent
 
 
 def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], per_client: int, warmup: int,
-            rounds: int, waits: tuple[float, float], jitters: list[float]) -> dict[str, dict[str, Any]]:
+            rounds: int, waits: tuple[float, float], jitters: list[float],
+            keys: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Every (mode, jitter, level) runs on all targets in interleaved rounds, so load from others
     on a shared machine falls on every target alike. ``waits``: the upstream's mean time to a whole
-    answer and to a stream's first token."""
+    answer and to a stream's first token; ``keys``: the API key per target (default: the admin key)."""
+    keys = keys or {}
     out: dict[str, dict[str, Any]] = {name: {} for name in targets}
     for stream in (False, True):
         for j in jitters:
@@ -249,7 +254,8 @@ def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], pe
                     for name, base in targets.items():
                         pid = pids.get(name)
                         c0 = cpu_s(pid) if pid else 0.0
-                        r = run(level(base, stream, c, per_client, warmup, wait=waits[stream], jitter=j, seed=rnd))
+                        r = run(level(base, stream, c, per_client, warmup, keys.get(name, KEY), wait=waits[stream],
+                                      jitter=j, seed=rnd))
                         a = acc[name]
                         for k in ("lat", "first", "errors", "wall", "sent"):
                             a[k] += r[k]
@@ -265,6 +271,25 @@ def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], pe
     return out
 
 
+ADULT_ID = "11010519491231002X"  # checksum-valid, born 1949 (the offline verifier checks structure)
+
+
+def user_key(base: str, verify: bool = False) -> str:
+    """A new user key on the gateway at ``base`` (…/v1), with a per-key rate limit high enough never
+    to refuse: the limit is still counted, so every user-path duty runs. ``verify``: register the
+    user's real name first (an adult), as the default policy requires of every user."""
+    root = base.rsplit("/v1", 1)[0]
+    r = httpx.post(f"{root}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"},
+                   json={"user": "bench-user", "rate_limit_rpm": 1_000_000}, timeout=30)
+    r.raise_for_status()
+    key = str(r.json()["key"])
+    if verify:
+        r = httpx.post(f"{base}/hegui/identity", headers={"Authorization": f"Bearer {key}"},
+                       json={"name": "测试用户", "id_number": ADULT_ID}, timeout=30)
+        r.raise_for_status()
+    return key
+
+
 def cpu_per_request(targets: dict[str, str], pids: dict[str, int], n: int, clients: int,
                     runs: int, wait: float) -> dict[str, Any]:
     """CPU ms per non-streaming request of each gateway (process CPU / requests, warm-up included
@@ -274,11 +299,7 @@ def cpu_per_request(targets: dict[str, str], pids: dict[str, int], n: int, clien
     out: dict[str, Any] = {}
     for name, pid in pids.items():
         base = targets[name]
-        root = base.rsplit("/v1", 1)[0]
-        r = httpx.post(f"{root}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"},
-                       json={"user": "bench-user", "rate_limit_rpm": 1_000_000}, timeout=30)
-        r.raise_for_status()
-        user = r.json()["key"]
+        user = user_key(base)
         for label, key in (("admin", KEY), ("user", user)):
             per: list[float] = []
             for _ in range(runs):
@@ -333,6 +354,9 @@ def main() -> None:
                          "(policy interim-2023, per-key rate limit on)")
     ap.add_argument("--cpu-clients", type=int, default=8)
     ap.add_argument("--cpu-runs", type=int, default=3)
+    ap.add_argument("--user-key", action="store_true",
+                    help="drive the gateways with a verified user's key (default policy; rate limit counted, "
+                         "identity, usage and sanction duties) instead of the admin key")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -358,6 +382,10 @@ def main() -> None:
                    "HEGUI_AUDIT__PURGE_INTERVAL_S": "0"}
             if args.cpu:
                 env["HEGUI_POLICY"] = "interim-2023"  # unverified users allowed: the user path runs every duty
+            if args.cpu or args.user_key:
+                # One simulated user sending hundreds of requests a minute is a flood by definition
+                # (`enforcement.flood_rpm`, 120): a threshold it never reaches, still counted.
+                env["HEGUI_ENFORCEMENT__FLOOD_RPM"] = "1000000000"
             if store == "postgres":
                 schemas.append(f"hg_bench_{os.getpid()}")
                 env.update(HEGUI_STORE__URL=args.pg_url, HEGUI_STORE__DB_SCHEMA=schemas[-1])
@@ -385,8 +413,11 @@ def main() -> None:
         if args.cpu:
             results["cpu"] = cpu_per_request(targets, pids, args.cpu, args.cpu_clients, args.cpu_runs, args.latency)
         else:
+            keys = ({name: user_key(targets[name], verify=True) for name in pids if name.startswith("hegui")}
+                    if args.user_key else {})
+            results["key"] = "user" if args.user_key else "admin"
             results.update(run_all(targets, pids, levels, args.per_client, args.warmup, args.rounds, (args.latency, args.prefill),
-                               [float(x) for x in args.jitter.split(",")]))
+                               [float(x) for x in args.jitter.split(",")], keys))
     finally:
         for p in reversed(procs):
             stop(p)
