@@ -18,10 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hegui.store.engine import serialized_writes, sqlite_writer_lock
+from hegui.store.engine import serialized_writes, write_nowait
 from hegui.store.models import AuditChainHead, AuditRecord
 
 GENESIS = "0" * 64
@@ -97,37 +96,13 @@ def append(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEn
 
 def append_nowait(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEntry], *,
                   keep_content: bool) -> list[int] | None:
-    """`append`, on SQLite only, when it can run without waiting for another writer; None (nothing
-    written) when it would wait — this process's writer lock is taken, or another process holds
-    the database's write lock — and on PostgreSQL, whose commits wait on the network.
-
-    Why: the gateway's audit writer calls this on the event loop itself. A SQLite append is a
-    few hundred microseconds of CPU that holds the interpreter lock anyway; in a worker thread it
-    also pays two thread hops and, while the loop is busy, waits for the lock. The busy timeout is
-    zero for this one transaction, so the loop never sleeps in SQLite's busy handler; a failed try
-    rolls back whole, and the caller then runs `append` in a thread as before."""
-    engine = _engine(factory)
-    lock = sqlite_writer_lock(engine)
-    if lock is None or not entries or not lock.acquire(blocking=False):
+    """`append`, on SQLite only, when it can run without waiting for another writer
+    (`hegui.store.engine.write_nowait`, which says why); None, nothing written, otherwise — the
+    caller then runs `append` in a thread. The gateway's audit writer calls this on its event loop."""
+    if not entries:
         return None
-    try:
-        with engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            if raw is None:
-                return None
-            before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
-            raw.execute("PRAGMA busy_timeout = 0")
-            try:
-                with conn.begin():
-                    return _append_on(conn, key, entries, keep_content)
-            except OperationalError as e:
-                if "locked" in str(e.orig) or "busy" in str(e.orig):
-                    return None  # another process is writing: the thread path waits for it
-                raise
-            finally:
-                raw.execute(f"PRAGMA busy_timeout = {int(before)}")
-    finally:
-        lock.release()
+    done, out = write_nowait(_engine(factory), lambda conn: _append_on(conn, key, entries, keep_content))
+    return out if done else None
 
 
 def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hegui.store.config import StoreConfig
@@ -86,6 +87,44 @@ def sqlite_writer_lock(engine: object) -> threading.Lock | None:
         return None
     with _GUARD:
         return _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+
+
+T = TypeVar("T")
+
+
+def write_nowait(engine: Engine, fn: Callable[[Connection], T]) -> tuple[bool, T | None]:
+    """``(True, fn(conn))`` with ``fn`` run in one write transaction on the calling thread — on
+    SQLite only, and only if no other writer is in the way; ``(False, None)``, nothing written,
+    when this process's writer lock is taken, another process holds the database's write lock,
+    or the store is not SQLite.
+
+    Why: the gateway calls this on its event loop for its per-request writes (audit batches, the
+    duties' counters). A SQLite transaction of a few rows is a few hundred microseconds of CPU that
+    holds the interpreter lock anyway; from a worker thread it also pays two thread hops and, while
+    the loop is busy, a wait for the lock. The busy timeout is zero for this one transaction, so
+    the loop never sleeps in SQLite's busy handler: a try that would wait is rolled back whole (even
+    at COMMIT) and the caller runs the same work in a thread, which waits its turn."""
+    lock = sqlite_writer_lock(engine)
+    if lock is None or not lock.acquire(blocking=False):
+        return False, None
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            if raw is None:
+                return False, None
+            before = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+            raw.execute("PRAGMA busy_timeout = 0")
+            try:
+                with conn.begin():
+                    return True, fn(conn)
+            except OperationalError as e:
+                if "locked" in str(e.orig) or "busy" in str(e.orig):
+                    return False, None  # another process is writing
+                raise
+            finally:
+                raw.execute(f"PRAGMA busy_timeout = {before}")
+    finally:
+        lock.release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
