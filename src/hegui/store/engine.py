@@ -98,12 +98,14 @@ def write_nowait(engine: Engine, fn: Callable[[Connection], T]) -> tuple[bool, T
     when this process's writer lock is taken, another process holds the database's write lock,
     or the store is not SQLite.
 
-    Why: the gateway calls this on its event loop for its per-request writes (audit batches, the
-    duties' counters). A SQLite transaction of a few rows is a few hundred microseconds of CPU that
-    holds the interpreter lock anyway; from a worker thread it also pays two thread hops and, while
+    Why: the gateway's audit writer calls this on its event loop, once per batch of requests. A
+    SQLite transaction of a few rows is a few hundred microseconds of CPU that holds the
+    interpreter lock for most of it anyway; from a worker thread it also pays two thread hops and, while
     the loop is busy, a wait for the lock. The busy timeout is zero for this one transaction, so
     the loop never sleeps in SQLite's busy handler: a try that would wait is rolled back whole (even
-    at COMMIT) and the caller runs the same work in a thread, which waits its turn."""
+    at COMMIT) and the caller runs the same work in a thread, which waits its turn. (Measured and
+    not used for the duties' per-request transaction: there the thread's overlap of SQLite's C
+    work with the loop won; see BENCHMARKS.md.)"""
     lock = sqlite_writer_lock(engine)
     if lock is None or not lock.acquire(blocking=False):
         return False, None
