@@ -10,6 +10,7 @@ a stale cache is never used; a cache that cannot be read or written is rebuilt, 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -269,16 +270,28 @@ def read_cache(path: Path) -> Compiled | None:
 
 def write_cache(path: Path, compiled: Compiled) -> bool:
     """Write atomically (temp file + rename), so a concurrent reader never sees half a file."""
-    blob = _MAGIC + compiled.dump()
+    return write_cache_file(path, _MAGIC + compiled.dump(), prefix=".kw-", log_as=log, what="keyword cache")
+
+
+def write_cache_file(path: Path, blob: bytes, *, prefix: str, log_as: logging.Logger, what: str) -> bool:
+    """Write a cache file atomically (temp file in the same directory + rename): a concurrent
+    reader sees the old file or the whole new one. An unwritable cache directory is not an error
+    (the caller just rebuilds at each start): logged as ``what``, and False. Shared by the caches
+    in the cache directory (keyword library, PII gates)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kw-", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         return True
     except OSError as e:
-        log.warning("keyword cache not written", extra={"path": str(path), "error": type(e).__name__})
+        log_as.warning(f"{what} not written", extra={"path": str(path), "error": type(e).__name__})
         return False
 
 
@@ -299,4 +312,5 @@ def make_matcher(compiled: Compiled, backend: str = "auto") -> Matcher:
     return m
 
 
-__all__ = ["GLOBAL", "Compiled", "cache_key", "compile_lexicons", "default_cache_dir", "make_matcher", "read_cache", "write_cache"]
+__all__ = ["GLOBAL", "Compiled", "cache_key", "compile_lexicons", "default_cache_dir", "make_matcher", "read_cache", "write_cache",
+           "write_cache_file"]

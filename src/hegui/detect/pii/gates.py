@@ -25,10 +25,7 @@ before, only without the shortcut.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -262,22 +259,13 @@ def _read_cache(path: Path, key: str):  # type: ignore[no-untyped-def]
 
 
 def _write_cache(path: Path, key: str, db) -> None:  # type: ignore[no-untyped-def]
-    """Write atomically (temp file + rename): a concurrent reader sees the old file or the whole new one."""
+    """Written like the keyword cache (atomic; an unwritable directory only costs the compile)."""
     import hyperscan
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".pii-gates-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_MAGIC + key.encode("ascii") + b"\n" + bytes(hyperscan.dumpb(db)))
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as e:  # an unwritable cache only costs the compile at each start
-        log.warning("PII gate cache not written", extra={"path": str(path), "error": type(e).__name__})
+    from hegui.detect.keywords.compiled import write_cache_file
+
+    write_cache_file(path, _MAGIC + key.encode("ascii") + b"\n" + bytes(hyperscan.dumpb(db)), prefix=".pii-gates-",
+                     log_as=log, what="PII gate cache")
 
 
 @lru_cache(maxsize=8)
