@@ -9,8 +9,8 @@ non-streaming (whole-request latency) and streaming (time to the first content t
 and 128 concurrent clients, in ``--rounds`` interleaved rounds so that a busy machine hits every
 target alike. Each client first sends ``--warmup`` unrecorded requests, then ``--per-client``
 recorded ones: p50/p99 are the steady state; the clients' first requests, which all start in the
-same instant, are reported apart as the *burst* p50. Besides latency it reports each proxy's CPU time per request (from /proc), which a
-shared machine disturbs far less. The gateway runs the default detectors and policy, both input
+same instant, are reported apart as the *burst* p50. Besides latency it reports each proxy's CPU
+time per request (from /proc), which a shared machine disturbs far less. The gateway runs the default detectors and policy, both input
 and output checks, audit rows with redacted content, and no rate limit, driven with the admin key
 (which the identity and usage duties do not apply to); ``--user-key`` drives them with a user key
 instead (a verified adult under the default policy): rate limit counted, sanctions and identity
