@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -118,3 +119,59 @@ def test_lone_surrogate_in_json_does_not_stop_a_scan(tmp_path: Path) -> None:
     assert res.report["overall"]["docs"] == 2
     lines = (tmp_path / "out" / "annotations.jsonl").read_bytes().splitlines()
     assert len(lines) == 2 and b'"id":"s"' in lines[0]
+
+
+def _annotation(rng: random.Random, i: int) -> dict[str, object]:
+    texts = [*TRICKY, "plain", "中文", 'quote " and \\ back', "\n\r\t"]
+    return {
+        "id": rng.choice([f"d{i}", f"{rng.choice(texts)}{i}"]), "source": "s", "file": "f.jsonl", "bytes": rng.randint(0, 9999),
+        **({"encoding": "gb18030"} if rng.random() < 0.1 else {}),
+        "lang": rng.choice(["zh", "en", "und"]),
+        "quality": {"chars": i, "symbol_ratio": round(rng.random(), 4), "rep_ngram_ratio": rng.choice([0.0, 1e-05, 0.5])},
+        "flags": rng.sample(["empty", "too_short", "symbols"], rng.randint(0, 2)),
+        "action": "allow", "illegal": rng.random() < 0.2, "risks": rng.sample(["hg.a", "hg.b", "hg.c"], rng.randint(0, 2)),
+        "pii": {k: rng.randint(1, 3) for k in rng.sample(["phone", "email", "id_card"], rng.randint(0, 2))},
+        "findings": [{"risk": "hg.a", "start": -1, "end": -1, "score": round(rng.random(), 4), "detector": "x"}],
+        **({"error": "boom"} if rng.random() < 0.05 else {}),
+        "auto_sample": rng.random() < 0.7, "reasons": rng.sample(["quality:empty", "risk:hg.a"], rng.randint(0, 2)),
+    }
+
+
+def test_dup_of_splice_writes_what_reserialising_wrote() -> None:
+    from hegui.datascan.pipeline import _dumps, _loads
+    from hegui.datascan.scan import _with_dup_of
+
+    rng = random.Random(5)
+    anns = [_annotation(rng, i) for i in range(400)]
+    data = b"".join(_dumps(a) for a in anns)
+    for dups in ({}, {0: "x"}, {i: rng.choice(["d0", "\ud800z", "中"]) for i in rng.sample(range(400), 60)}):
+        expected, want_ids = [], set()
+        for row, line in enumerate(data.splitlines()):  # the merge's old code
+            a = _loads(line)
+            a["dup_of"] = dups.get(row)
+            if a["dup_of"] is not None:
+                a["reasons"].append("near_duplicate")
+                want_ids.add(a["id"])
+            expected.append(_dumps(a))
+        ids: set[str] = set()
+        assert _with_dup_of(data, dups, ids) == b"".join(expected)
+        assert ids == want_ids
+
+
+def test_shard_counts_add_up_to_the_document_counts() -> None:
+    from hegui.datascan.pipeline import SourceAgg
+
+    rng = random.Random(7)
+    anns = [_annotation(rng, i) for i in range(300)]
+    whole = SourceAgg()
+    for a in anns:
+        whole.add(a)
+    merged = SourceAgg()
+    for lo, hi in ((0, 0), (0, 17), (17, 150), (150, 300)):
+        part = SourceAgg()
+        for a in anns[lo:hi]:
+            part.add(a)
+        merged.merge(SourceAgg.from_json(json.loads(json.dumps(part.to_json()))))  # as stats.json holds it
+    assert merged.to_dict() == whole.to_dict()
+    for k in SourceAgg._COUNTERS:  # the same key order: the report's order of ties
+        assert list(getattr(merged, k)) == list(getattr(whole, k))

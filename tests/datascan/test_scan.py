@@ -144,6 +144,22 @@ def test_crash_then_resume(
     assert (out / "annotations.jsonl").read_bytes() == (ref / "annotations.jsonl").read_bytes()
 
 
+
+def test_checkpoint_of_another_version_is_run_again(corpus: Path, tmp_path: Path, settings: Settings) -> None:
+    out = tmp_path / "out"
+    ref = scan([str(corpus)], out, _pipeline(settings), settings=settings, options=ScanOptions(workers=1))
+    want = {n: (out / n).read_bytes() for n in ("annotations.jsonl", "report.json")}
+    old = sorted((out / ".scan" / "shards").glob("*.stats.json"))[0]
+    stats = json.loads(old.read_text())
+    del stats["v"], stats["agg"]  # what a version-1 checkpoint held
+    old.write_text(json.dumps(stats))
+    res = scan([str(corpus)], out, _pipeline(settings), settings=settings, options=ScanOptions(workers=1))
+    assert res.shards_run == 1 and res.shards_total == ref.shards_total
+    assert (out / "annotations.jsonl").read_bytes() == want["annotations.jsonl"]
+    strip = lambda b: {k: v for k, v in json.loads(b).items() if k != "generated_at"}  # noqa: E731
+    assert strip((out / "report.json").read_bytes()) == strip(want["report.json"])
+
+
 def test_manifest_findings(corpus: Path, tmp_path: Path, settings: Settings) -> None:
     (tmp_path / "ev").mkdir()
     (tmp_path / "ev" / "contract.pdf").write_bytes(b"%PDF")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hegui.datascan.pipeline import Pipeline, run_shard
+from hegui.datascan.pipeline import CHECKPOINT_VERSION, Pipeline, run_shard
 from hegui.datascan.readers import Shard
 
 ProgressFn = Callable[[Shard], None]
@@ -40,9 +40,11 @@ class Checkpoints:
         if not p.exists():
             return False
         try:
-            return json.loads(p.read_text())["key"] == shard.key()
-        except (ValueError, KeyError):
+            stats = json.loads(p.read_text())
+        except ValueError:
             return False
+        # A checkpoint written by another version holds other files: run the shard again.
+        return isinstance(stats, dict) and stats.get("key") == shard.key() and stats.get("v") == CHECKPOINT_VERSION
 
     def write(self, index: int, files: dict[str, bytes]) -> None:
         for name in sorted(files, key=lambda n: n == "stats.json"):  # stats.json last: the commit mark

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 from hegui.datascan import protocol
 from hegui.datascan.executors import Checkpoints, run_local, run_ray
 from hegui.datascan.manifest import Manifest, check_manifest
-from hegui.datascan.pipeline import Pipeline, _dumps, _loads
+from hegui.datascan.pipeline import CHECKPOINT_VERSION, Pipeline, SourceAgg, _dumps, _loads
 from hegui.datascan.readers import Shard, expand_paths, plan_shards
 from hegui.datascan.report import write_scan_report
 
@@ -69,6 +69,7 @@ def assign_sources(paths: Sequence[str], manifest: Manifest | None) -> list[tupl
 
 def _fingerprint(p: Pipeline, shards: list[Shard], settings: Any) -> str:
     h = hashlib.sha256()
+    h.update(f"checkpoint-v{CHECKPOINT_VERSION}|".encode())  # what a shard's checkpoint holds
     h.update(json.dumps([s.key() + "|" + s.source for s in shards]).encode())
     h.update(json.dumps([[type(s).__name__, getattr(s, "config", None)] for s in p.steps], sort_keys=True).encode())
     # A step's own settings (scan.detectors gives GuardStep a copy with other detectors).
@@ -142,55 +143,7 @@ def assign_duplicates(ckpt: Checkpoints, shards: list[Shard]) -> list[dict[int, 
     return out
 
 
-class _SourceAgg:
-    def __init__(self) -> None:
-        self.docs = self.bytes = self.empty = self.illegal = self.errors = self.dups = 0
-        self.auto_n = self.auto_ok = self.pii_docs = self.non_utf8 = 0
-        self.risks: Counter[str] = Counter()
-        self.pii: Counter[str] = Counter()
-        self.langs: Counter[str] = Counter()
-        self.flags: Counter[str] = Counter()
-        self.issues: Counter[str] = Counter()
-
-    def add(self, a: dict[str, Any]) -> None:
-        self.docs += 1
-        self.bytes += a["bytes"]
-        self.empty += "empty" in a["flags"]
-        self.illegal += a["illegal"]
-        self.errors += "error" in a
-        self.dups += a.get("dup_of") is not None
-        self.non_utf8 += "encoding" in a
-        if a["auto_sample"]:
-            self.auto_n += 1
-            self.auto_ok += not a["illegal"]
-        # Plain loops, not Counter.update: most documents have no risk, PII or flag, and
-        # update's own overhead (≈ 1 µs a call, four calls, twice per document) was most of
-        # the merge's aggregation. Same counts, same insertion order (the report's tie order).
-        pii = a["pii"]
-        if pii:
-            self.pii_docs += 1
-            counts = self.pii
-            for k, v in pii.items():
-                counts[k] += v
-        for k in a["risks"]:
-            self.risks[k] += 1
-        self.langs[a["lang"]] += 1
-        for k in a["flags"]:
-            self.flags[k] += 1
-
-    def to_dict(self, total_docs: int | None = None) -> dict[str, Any]:
-        return {
-            "docs": self.docs, "bytes": self.bytes, "empty": self.empty, "check_errors": self.errors,
-            "illegal": self.illegal, "near_duplicates": self.dups, "pii_docs": self.pii_docs,
-            "non_utf8_docs": self.non_utf8,
-            "risks": dict(self.risks.most_common()), "pii": dict(self.pii.most_common()),
-            "languages": dict(self.langs.most_common()), "quality_flags": dict(self.flags.most_common()),
-            "read_issues": dict(self.issues.most_common()),
-            "tc260": {
-                "source_illegal_rate": protocol.source_rule(self.illegal, self.docs),
-                "automated_check": protocol.auto_rule(self.auto_n, self.auto_ok, self.docs),
-            },
-        }
+_SourceAgg = SourceAgg  # the class moved to pipeline: workers count their shard
 
 
 def scan(
@@ -243,12 +196,37 @@ def scan(
     return ScanResult(report, out_dir, ran, len(shards), written)
 
 
+_NO_DUP = b',"dup_of":null}\n'
+
+
+def _with_dup_of(data: bytes, dups: dict[int, str], dup_ids: set[str]) -> bytes:
+    """A shard's annotation lines with ``dup_of`` added last, as ``_dumps`` of the parsed line
+    with ``a["dup_of"] = …`` would write them, without parsing the lines that are no duplicate.
+
+    Every line is one JSON object ending in ``}\n`` (JSON strings escape newlines, so no other
+    ``}\n`` occurs): splicing ``,"dup_of":null`` before the brace writes the very bytes
+    re-serialising did, for orjson's and json's output alike. A near-duplicate (a few per cent)
+    is parsed and written again, its ``reasons`` extended; its id goes into ``dup_ids``.
+    """
+    body = data.replace(b"}\n", _NO_DUP)
+    if not dups:
+        return body
+    lines = body.splitlines(keepends=True)
+    for row, first in dups.items():
+        a = _loads(lines[row])
+        a["dup_of"] = first  # the key is there already (null), last, as before
+        a["reasons"].append("near_duplicate")
+        dup_ids.add(a["id"])
+        lines[row] = _dumps(a)
+    return b"".join(lines)
+
+
 def _merge(
     out_dir: Path, ckpt: Checkpoints, shards: list[Shard], dups: list[dict[int, str]], p: Pipeline,
     manifest: Manifest | None, opts: ScanOptions,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
-    per_source: dict[str, _SourceAgg] = defaultdict(_SourceAgg)
-    overall = _SourceAgg()
+    per_source: dict[str, SourceAgg] = defaultdict(SourceAgg)
+    overall = SourceAgg()
     if manifest:
         for s in manifest.sources:
             per_source[s.name]
@@ -268,15 +246,12 @@ def _merge(
         try:
             for s, sd in zip(shards, dups, strict=True):
                 dup_ids: set[str] = set()
-                for row, line in enumerate(ckpt.read(s.index, "annotations.jsonl").splitlines()):
-                    a = _loads(line)
-                    a["dup_of"] = sd.get(row)
-                    if a["dup_of"] is not None:
-                        a["reasons"].append("near_duplicate")
-                        dup_ids.add(a["id"])
-                    ann_out.write(_dumps(a))
-                    per_source[a["source"]].add(a)
-                    overall.add(a)
+                ann_out.write(_with_dup_of(ckpt.read(s.index, "annotations.jsonl"), sd, dup_ids))
+                # The worker counted its shard (stats.json); only the near-duplicates are the merge's.
+                agg = SourceAgg.from_json(json.loads(ckpt.read(s.index, "stats.json"))["agg"])
+                agg.dups += len(sd)
+                per_source[s.source].merge(agg)
+                overall.merge(agg)
                 for line in ckpt.read(s.index, "issues.jsonl").splitlines():
                     iss_out.write(line + b"\n")
                     d = json.loads(line)
@@ -311,8 +286,15 @@ def _merge(
         written["clean"] = fdir / "clean.jsonl"
         written["rejects"] = fdir / "rejects.jsonl"
 
+    def part(index: int) -> Iterator[dict[str, Any]]:
+        # Read lazily: the merge takes review_n items in all, a small share of each shard's file.
+        with open(ckpt.path(index, "review.jsonl"), "rb") as fh:
+            for x in fh:
+                if x.strip():
+                    yield _loads(x)
+
     def parts() -> list[Any]:
-        return [(json.loads(x) for x in ckpt.read(s.index, "review.jsonl").splitlines() if x) for s in shards]
+        return [part(s.index) for s in shards]
 
     review = protocol.merge_review(parts(), p.review_n)
     with open(out_dir / "review_sample.jsonl", "w", encoding="utf-8") as fh:
