@@ -175,3 +175,32 @@ def test_shard_counts_add_up_to_the_document_counts() -> None:
     assert merged.to_dict() == whole.to_dict()
     for k in SourceAgg._COUNTERS:  # the same key order: the report's order of ties
         assert list(getattr(merged, k)) == list(getattr(whole, k))
+
+
+_JSONL_EDGE = [
+    b'{"id": "a", "text": "plain"}', b'{"id": 7, "text": "int id"}', b'{"id": 18446744073709551616, "text": "huge id"}',
+    b'{"id": -9223372036854775809, "text": "huge negative id"}', b'{"id": 1.5, "text": "float id"}',
+    b'{"id": 1e400, "text": "inf id"}', b'{"id": NaN, "text": "nan id"}', b'{"id": true, "text": "bool id"}',
+    b'{"id": null, "text": "null id"}', b'{"id": [1], "text": "list id"}', b'{"id": {"a": 1}, "text": "dict id"}',
+    b'{"text": "no id"}', b'{"id": "x", "text": 12}', b'{"id": "x", "text": null}', b'{"id": "x"}', b"[1, 2]",
+    b'"just a string"', b'{"text": "\\ud800 lone"}', b'{"text": "\\udc00\\ud800"}', b'{"text": "\\ud83d\\ude00 pair"}',
+    b'{"text": "a", "text": "dup key"}', b'{"text": "x"} trailing', b'{"text": "raw \x01 control"}',
+    b'{"text": "\xe4\xb8\xad\xe6\x96\x87"}', '{"text": "中文 gbk"}'.encode("gb18030"), b'{"text": "bad \xff utf8"}',
+    b'{"text": "\xed\xa0\x80 encoded surrogate"}', b'\t{"text": "spaces"}  ', b'{"text": "\\u2028 \\u0000"}',
+    b'{"text": "x", "n": 1e400}', b'{"text": "x", "n": 18446744073709551616}', b'{"id":"e","text":""}', b"{broken",
+]
+
+
+def test_jsonl_fast_path_reads_what_json_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hegui.datascan import readers
+
+    path = tmp_path / "edge.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(_JSONL_EDGE) + b"\n\n")
+    for opts in (readers.ReaderOptions(id_field="id"), readers.ReaderOptions(), readers.ReaderOptions(text_field="n", id_field="text")):
+        shard = readers.plan_shards([(str(path), "edge.jsonl", "s")], opts)[0]
+        fast = list(readers.read_shard(shard, opts))
+        with monkeypatch.context() as m:
+            m.setattr(readers, "_fast_doc", lambda *a: None)
+            slow = list(readers.read_shard(shard, opts))
+        assert fast == slow
+        assert len(fast) == len(_JSONL_EDGE)
