@@ -235,9 +235,15 @@ class KeywordDetector:
         return hits
 
     def _windows(self, t: str, runs: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
-        """Where to re-scan the folded text: around each folded run, with a margin of two of the
-        longest pattern so allow-contexts are seen whole."""
-        margin = 2 * self._max_len
+        """Where to re-scan the folded text: around each folded run, with a margin of the longest
+        pattern.
+
+        Why that margin is enough: only hits that overlap a run are kept (`_add_folded`), and such
+        a hit lies within one pattern length of the run; an allow-context can only suppress a hit
+        it contains, so it overlaps the run too and also lies within one pattern length of it.
+        (It was two lengths; the folded scan was a tenth of the keyword path.)
+        """
+        margin = self._max_len
         return _merge((max(0, a - margin), min(len(t), b + margin)) for a, b, _ in runs)
 
     def detect(self, text: NormalizedText) -> list[Finding]:
@@ -294,6 +300,16 @@ class KeywordDetector:
 
     def _findings(self, hits: list[tuple[int, int, int]]) -> list[Finding]:
         entry = self._entries.get
+        name = self.name
+        if len(hits) == 1:  # most texts with a hit have one: no co-occurrence to count, nothing to sort
+            eid, s, e = hits[0]
+            risk, strong, lex, src, _d, evidence = entry(eid) or self._entry(eid)
+            if strong:
+                return [Finding(risk, s, e, round(self.strong_score, 4), name, evidence,
+                                {"strength": "strong", "lexicon": lex, "source": src})]
+            score = round(min(self.weak_score + self.cooccur_step * (1 - 1), self.weak_cap), 4)
+            return [Finding(risk, s, e, score, name, evidence,
+                            {"strength": "weak", "lexicon": lex, "source": src, "cooccurring_terms": 1})]
         infos = [entry(eid) or self._entry(eid) for eid, _s, _e in hits]
         # Distinct terms per risk, and which risks have a strong term: the co-occurrence signals.
         terms_by_risk: dict[str, set[int]] = {}
@@ -306,13 +322,16 @@ class KeywordDetector:
         lifted = round(max(self.weak_score, self.strong_score - 0.2), 4)
         out: list[Finding] = []
         seen: set[tuple[str, int, int]] = set()
-        for (_eid, s, e), (risk, strong, lex, src, _d, evidence) in sorted(zip(hits, infos, strict=True), key=_by_span):
+        # Sorted by (start, end, entry id): plain tuples compare in C, a key function per hit did not.
+        order = sorted([(s, e, eid, i) for i, (eid, s, e) in enumerate(hits)])
+        for s, e, _eid, i in order:
+            risk, strong, lex, src, _d, evidence = infos[i]
             if (risk, s, e) in seen:
                 continue
             seen.add((risk, s, e))
             # Evidence names the strength and list, never the matched text (spans locate it).
             if strong:
-                out.append(Finding(risk, s, e, strong_score, self.name, evidence, {"strength": "strong", "lexicon": lex, "source": src}))
+                out.append(Finding(risk, s, e, strong_score, name, evidence, {"strength": "strong", "lexicon": lex, "source": src}))
                 continue
             k = len(terms_by_risk[risk])
             if risk in strong_risks:
@@ -320,13 +339,8 @@ class KeywordDetector:
             else:  # weak terms alone stay in the flag range however many co-occur
                 score = round(min(self.weak_score + self.cooccur_step * (k - 1), self.weak_cap), 4)
             meta = {"strength": "weak", "lexicon": lex, "source": src, "cooccurring_terms": k}
-            out.append(Finding(risk, s, e, score, self.name, evidence, meta))
+            out.append(Finding(risk, s, e, score, name, evidence, meta))
         return out
-
-
-def _by_span(item: tuple[tuple[int, int, int], tuple[str, bool, str, str, int, str]]) -> tuple[int, int, int]:
-    (eid, s, e), _info = item
-    return s, e, eid
 
 
 @contextlib.contextmanager
@@ -370,10 +384,33 @@ def _leet_codes() -> np.ndarray:
     return codes
 
 
-def _fold(m: re.Match[str]) -> str:
+@functools.lru_cache(maxsize=1)
+def _leet_split() -> re.Pattern[str]:
+    """``_LEET_RUN`` in a capturing group, for `_fold_leet`."""
+    from hegui.text.normalize import _LEET_RUN
+
+    return re.compile(f"({_LEET_RUN.pattern})")
+
+
+def _fold_leet(s: str) -> str:
+    """``_LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), s)`` without a Python call per match.
+
+    Why: `re.split` with the pattern in a group returns the same matches (the same search) with
+    the text between them, all in C; the matches are translated in one call, joined by a
+    character they never hold (a match is only look-alike characters). A call back per match
+    was most of `folded_runs_batch`'s time.
+    """
     from hegui.text.normalize import _LEET
 
-    return m.group(0).translate(_LEET)
+    parts = _leet_split().split(s)
+    if len(parts) == 1:
+        return s
+    parts[1::2] = "\n".join(parts[1::2]).translate(_LEET).split("\n")
+    return "".join(parts)
+
+
+_REACH = 32  # how far `folded_runs_batch` looks either side of a pair, vectorised, for its run's ends
+_RUN_END = re.compile(r"[0-9a-z@$]*")  # matches exactly the characters of `_RUN_CHARS`
 
 
 def folded_runs_batch(texts: list[str]) -> dict[int, list[tuple[int, int, str]]]:
@@ -382,34 +419,63 @@ def folded_runs_batch(texts: list[str]) -> dict[int, list[tuple[int, int, str]]]
     Why: `folded_runs` searches every text with a regular expression, one call per look-alike
     pair; on a batch of documents that cost more than matching the keywords. Here one lookup over
     the batch's code points finds the pairs (neighbours whose codes OR to 3 are a letter and a
-    look-alike) and the maximal runs of ``_RUN_CHARS`` around them; `folded_runs` then does exactly
-    this per run, so each run with a pair gets the same window and the same folding. The line
+    look-alike); the ends of the maximal run of ``_RUN_CHARS`` around each pair come from a
+    gather of `_REACH` codes either side of it (a pass over the whole batch to find every run's
+    ends cost more than the rest together), with a loop for the rare longer run. The line
     breaks that join the texts have code 0, so no pair or run spans two texts.
-    """
-    from hegui.text.normalize import _LEET_RUN
 
+    The runs are then folded with one substitution over all of them joined by line breaks,
+    not one per run: the look-alike expression looks at most one character past a run, where
+    `folded_runs` sees the character next to the run (never one of ``_RUN_CHARS``) or the end of
+    the text, and here a line break or the end; the expression treats all of these alike
+    (none is in any of its classes, and a match never starts on one), so each run folds exactly
+    as in `folded_runs` (a property test compares the two).
+    """
     out: dict[int, list[tuple[int, int, str]]] = {}
-    cps = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if not texts:
+        return out
+    joined = "\n".join(texts)
+    cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     c = np.take(_leet_codes(), cps)
     pos = np.flatnonzero((c[:-1] | c[1:]) == 3)
     if not pos.size:
         return out
-    edge = np.zeros(c.size + 2, dtype=np.int8)
-    edge[1:-1] = c > 0
-    bounds = np.flatnonzero(np.diff(edge))
-    run_start, run_end = bounds[0::2], bounds[1::2]
-    runs = np.unique(np.searchsorted(run_start, pos, side="right") - 1)
-    ends = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts)).cumsum()
-    a_all, b_all = run_start[runs], run_end[runs]
-    owner = np.searchsorted(ends, a_all, side="right")
-    base = ends[owner] - np.fromiter((len(texts[j]) + 1 for j in owner.tolist()), dtype=np.int64, count=owner.size)
-    for j, a, b in zip(owner.tolist(), (a_all - base).tolist(), (b_all - base).tolist(), strict=True):
-        text = texts[j]
-        ws, we = max(0, a - 1), min(len(text), b + 1)
-        window = text[ws:we]
-        folded = _LEET_RUN.sub(_fold, window)
-        if folded != window:
-            out.setdefault(j, []).append((a, b, folded[a - ws : len(folded) - (we - b)]))
+    n = c.size
+    step = np.arange(1, _REACH + 1)
+    # Left of the pair (p, p+1): c[p-1], c[p-2], ...; out of range counts as a non-run character.
+    left = pos[:, None] - step
+    in_run = (np.take(c, left, mode="clip") != 0) & (left >= 0)
+    k = np.argmin(in_run, axis=1)  # the first non-run character; 0 also when there is none
+    starts = pos - k
+    for i in np.flatnonzero(in_run[:, 0] & (k == 0)).tolist():  # a run longer than the reach
+        a = int(pos[i])
+        while a > 0 and joined[a - 1] in _RUN_CHARS:
+            a -= 1
+        starts[i] = a
+    # Right of it: c[p+2], c[p+3], ...
+    right = pos[:, None] + 1 + step
+    in_run = (np.take(c, right, mode="clip") != 0) & (right < n)
+    k = np.argmin(in_run, axis=1)
+    ends = pos + 2 + k
+    for i in np.flatnonzero(in_run[:, 0] & (k == 0)).tolist():
+        ends[i] = _RUN_END.match(joined, int(pos[i]) + 2).end()  # type: ignore[union-attr]
+    first = np.ones(starts.size, dtype=bool)  # one entry per run (a run may hold several pairs)
+    first[1:] = starts[1:] != starts[:-1]
+    starts, ends = starts[first], ends[first]
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+    text_ends = sizes.cumsum()
+    owner = np.searchsorted(text_ends, starts, side="right")
+    base = (text_ends - sizes)[owner]
+    a_list, b_list = starts.tolist(), ends.tolist()
+    runs = [joined[a:b] for a, b in zip(a_list, b_list, strict=True)]
+    together = "\n".join(runs)
+    folded = _fold_leet(together)
+    if folded == together:
+        return out
+    for j, a, b, run, f in zip(owner.tolist(), (starts - base).tolist(), (ends - base).tolist(), runs,
+                               folded.split("\n"), strict=True):
+        if f != run:
+            out.setdefault(j, []).append((a, b, f))
     return out
 
 
