@@ -89,6 +89,53 @@ def resolve_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResu
     return kept
 
 
+# What runs on one text: (recogniser, None): its ``analyze``; (recogniser, clause bits): its
+# ``analyze_clauses``. Recognisers, not bound methods: a method patched later is still the one called.
+_Plan = tuple[tuple[PatternRecognizer, int | None], ...]
+
+
+class _Gated:
+    """The detector's recognisers, their `GateSet` and the run plan per set of gate expressions found.
+
+    Why plans: texts share few distinct sets of expressions (most hold none), so "which
+    recognisers run, and which of their gate clauses hold" is worked out once per set and the
+    per-text loop only calls what the plan lists.
+    """
+
+    __slots__ = ("_aware", "_plans", "gates", "key", "recs")
+
+    def __init__(self, key: tuple[int, ...], recs: list[PatternRecognizer], gates: GateSet) -> None:
+        self.key = key
+        self.recs = recs
+        self.gates = gates
+        # Told its clauses only when the class that declares the gate also declares the hook.
+        self._aware = [
+            "analyze_clauses" in vars(type(r)) and vars(type(r)).get("gate") is not None for r in recs
+        ]
+        self._plans: dict[int, _Plan] = {}
+
+    def plans(self, texts: Sequence[str]) -> list[_Plan]:
+        """The plan for each text (an empty plan: nothing can be found)."""
+        gates = self.gates
+        if not gates.active:
+            everything: _Plan = tuple((r, None) for r in self.recs)
+            return [everything for _ in texts]
+        plans, plan_for = self._plans, self._plan_for
+        return [plan_for(found) if (p := plans.get(found)) is None else p for found in gates.found_many(texts)]
+
+    def _plan_for(self, found: int) -> _Plan:
+        gates = self.gates
+        runs = gates.runs(found)
+        plan = tuple(
+            (r, gates.clauses(i, found)) if self._aware[i] else (r, None)
+            for i, r in enumerate(self.recs)
+            if runs >> i & 1
+        )
+        if len(self._plans) < 4096:
+            self._plans[found] = plan
+        return plan
+
+
 class PiiDetector:
     """The ``pii`` detector: every enabled recogniser, one `Finding` per surviving candidate."""
 
@@ -109,8 +156,8 @@ class PiiDetector:
         self.registry = RecognizerRegistry(recognizers)
         for n in disabled:
             self.registry.remove(n)
-        # (recogniser ids, recognisers, their gates), rebuilt when the registry changes.
-        self._gates: tuple[tuple[int, ...], list[PatternRecognizer], GateSet] | None = None
+        # (recogniser ids, recognisers, their gates, plans), rebuilt when the registry changes.
+        self._gates: _Gated | None = None
         self._gated()  # load (or compile, ≈ 0.2 s, and cache) the gate database now, not on a first request
 
     @property
@@ -124,16 +171,20 @@ class PiiDetector:
         state["_gates"] = None
         return state
 
-    def _gated(self) -> tuple[list[PatternRecognizer], GateSet]:
-        """The recognisers in order and their gates (`hegui.detect.pii.gates`), compiled once per registry."""
+    def _state(self) -> _Gated:
+        """The recognisers in order, their gates and run plans, built once per registry."""
         recs = list(self.registry)
         key = tuple(map(id, recs))
         cached = self._gates
-        if cached is None or cached[0] != key:
+        if cached is None or cached.key != key:
             # Only the class that declares a gate gets it (a subclass may have changed the patterns).
-            cached = (key, recs, GateSet([type(r).__dict__.get("gate") for r in recs]))
-            self._gates = cached
-        return cached[1], cached[2]
+            cached = self._gates = _Gated(key, recs, GateSet([type(r).__dict__.get("gate") for r in recs]))
+        return cached
+
+    def _gated(self) -> tuple[list[PatternRecognizer], GateSet]:
+        """The recognisers in order and their gates (`hegui.detect.pii.gates`), compiled once per registry."""
+        state = self._state()
+        return state.recs, state.gates
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         """All results over ``min_score`` on an already-normalised string (overlaps resolved).
@@ -141,35 +192,31 @@ class PiiDetector:
         One hyperscan pass over the text first says which recognisers can find anything at all;
         the others are skipped (they would return nothing: see `hegui.detect.pii.gates`).
         """
-        recs, gates = self._gated()
-        return self._analyze(text, recs, gates.passes(text))
+        state = self._state()
+        return self._analyze(text, state.plans((text,))[0])
 
-    def _analyze(self, text: str, recs: list[PatternRecognizer], runs: int) -> list[RecognizerResult]:
+    def _analyze(self, text: str, plan: _Plan) -> list[RecognizerResult]:
         raw: list[RecognizerResult] = []
         min_score = self.min_score
-        i = 0
-        while runs:
-            if runs & 1:
-                for r in recs[i].analyze(text):
-                    if r.score >= min_score:
-                        raw.append(r)
-            runs >>= 1
-            i += 1
+        for rec, clauses in plan:
+            for r in rec.analyze(text) if clauses is None else rec.analyze_clauses(text, clauses):
+                if r.score >= min_score:
+                    raw.append(r)
         # Filtering first is equivalent (a candidate under min_score is never "better" than one
         # over it, so it can only be dropped, never drop another) and keeps the overlap pass small.
-        return resolve_overlaps(raw) if raw else raw
+        # One result has nothing to overlap (`resolve_overlaps` would return it as it is).
+        return resolve_overlaps(raw) if len(raw) > 1 else raw
 
     def detect(self, text: NormalizedText) -> list[Finding]:
         return [self._finding(r) for r in self.analyze(text.text)]
 
     def detect_batch(self, texts: Sequence[NormalizedText]) -> list[list[Finding]]:
-        """`detect` for each text, with the registry and gate database looked up once."""
-        recs, gates = self._gated()
+        """`detect` for each text, with the registry, gate database and plans looked up once."""
         strs = [t.text for t in texts]
         analyze, finding = self._analyze, self._finding
         return [
-            [finding(r) for r in analyze(s, recs, runs)] if runs else []
-            for s, runs in zip(strs, gates.passes_many(strs), strict=True)
+            [finding(r) for r in analyze(s, plan)] if plan else []
+            for s, plan in zip(strs, self._state().plans(strs), strict=True)
         ]
 
     def _finding(self, r: RecognizerResult) -> Finding:

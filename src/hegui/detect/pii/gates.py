@@ -178,10 +178,21 @@ class GateSet:
 
     def passes_many(self, texts: Iterable[str]) -> list[int]:
         """`passes` for each text, with the per-call look-ups done once."""
-        db = self._db
-        if db is None:
+        if self._db is None:
             return [self._all for _ in texts]
-        scan, scratch, memo, resolve = db.scan, self._scratch(), self._memo, self._resolve
+        memo, resolve = self._memo, self._resolve
+        return [resolve(found) if (runs := memo.get(found)) is None else runs for found in self.found_many(texts)]
+
+    def found_many(self, texts: Iterable[str]) -> list[int]:
+        """Per text, which expressions it holds (bit k: expression k); only when `active`.
+
+        `runs` turns such a set into "who runs", `clauses` into which clauses of one gate hold:
+        the detector memoises both per distinct set (texts share few), so it scans here and
+        looks the rest up.
+        """
+        db = self._db
+        assert db is not None, "found_many needs hyperscan (see `active`)"
+        scan, scratch = db.scan, self._scratch()
         hits: list[int] = []
         out: list[int] = []
         for text in texts:
@@ -191,8 +202,28 @@ class GateSet:
             for pid in hits:
                 found |= 1 << pid
             hits.clear()
-            runs = memo.get(found)
-            out.append(resolve(found) if runs is None else runs)
+            out.append(found)
+        return out
+
+    def runs(self, found: int) -> int:
+        """Bit i set: recogniser i runs on a text holding the expressions ``found`` (`found_many`)."""
+        runs = self._memo.get(found)
+        return self._resolve(found) if runs is None else runs
+
+    def clauses(self, i: int, found: int) -> int:
+        """Bit j set: clause j of recogniser i's gate holds, given the expressions ``found``.
+
+        Why: a clause can be a necessary condition for *part* of a recogniser (the name
+        recogniser's cue clause for its cue pattern, the title clause for its title search); a
+        recogniser that says so (`PatternRecognizer.analyze_clauses`) skips the parts whose
+        clauses fail. An ungated recogniser (``None``) gets 0: it is never asked.
+        """
+        masks = self._clauses[i]
+        out = 0
+        if masks is not None:
+            for j, m in enumerate(masks):
+                if found & m == m:
+                    out |= 1 << j
         return out
 
     def _resolve(self, found: int) -> int:

@@ -135,6 +135,17 @@ class PatternRecognizer:
         """Checksums, date and range checks. ``value`` is the matched text (normalised)."""
         return Check(None)
 
+    def analyze_clauses(self, text: str, clauses: int) -> list[RecognizerResult]:
+        """`analyze`, told which clauses of the gate hold in ``text`` (bit j: ``gate.clauses[j]``).
+
+        Why: when a clause is a necessary condition for one part of the recogniser only (a
+        pattern, a search), that part can be skipped where the clause fails, with the same
+        results as `analyze`. The detector calls this only when the class that declares the
+        gate also declares this method (a subclass with other clauses must not inherit the
+        mapping), and only when at least one clause holds.
+        """
+        return self.analyze(text)
+
     # -- engine -----------------------------------------------------------------------------------
 
     def has_context(self, text: str, start: int, end: int) -> bool:

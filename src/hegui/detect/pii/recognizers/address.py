@@ -111,10 +111,21 @@ class AddressRecognizer(PatternRecognizer):
         }
 
     def analyze(self, text: str) -> list[RecognizerResult]:
+        return self._analyze(text, 0b111)
+
+    def analyze_clauses(self, text: str, clauses: int) -> list[RecognizerResult]:
+        # The gate's clauses 0 and 1 (road suffix with a detail after it; road suffix and two admin
+        # suffixes) are the road pattern's window conditions, clause 2 the estate pattern's: a
+        # pattern whose clauses fail has no window (`_windows`), so it is not searched at all.
+        return self._analyze(text, clauses)
+
+    def _analyze(self, text: str, clauses: int) -> list[RecognizerResult]:
         # Every match ends in a road or estate suffix, so only windows around those anchors are
         # searched; overlapping windows are merged so a run of anchors (路路路…) is scanned once.
         found: list[RecognizerResult] = []
         for pattern, rx in self._compiled:
+            if not clauses & (0b011 if pattern.name == "road" else 0b100):
+                continue
             for lo, hi in self._windows(pattern.name, text):
                 for m in rx.finditer(text, lo, hi):
                     res = self._result(text, m, pattern)

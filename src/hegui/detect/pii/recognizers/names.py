@@ -102,11 +102,23 @@ class PersonNameRecognizer(PatternRecognizer):
     _name = re.compile(f"{_SURNAME}{_GIVEN}{{0,2}}")
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        results = list(super().analyze(text))
-        for m in self._titles.finditer(text):
-            r = self._before_title(text, m.start())
-            if r is not None:
-                results.append(r)
+        return self._analyze(text, True, True)
+
+    def analyze_clauses(self, text: str, clauses: int) -> list[RecognizerResult]:
+        # Gate clause 0 holds wherever a cue result can be, clause 1 wherever a title result can
+        # (see `gate`): most texts that pass have a title and no cue, and skip the cue pattern.
+        return self._analyze(text, bool(clauses & 1), bool(clauses & 2))
+
+    def _analyze(self, text: str, cues: bool, titles: bool) -> list[RecognizerResult]:
+        results = list(super().analyze(text)) if cues else []
+        if titles:
+            before_title = self._before_title
+            for m in self._titles.finditer(text):
+                r = before_title(text, m.start())
+                if r is not None:
+                    results.append(r)
+        if len(results) < 2:
+            return results  # nothing to merge: what the merge below returns
         # A name found by a cue and by a title is one name: keep the best per span start.
         best: dict[int, RecognizerResult] = {}
         for r in results:

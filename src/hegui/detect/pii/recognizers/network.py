@@ -44,10 +44,20 @@ class IpRecognizer(PatternRecognizer):
         return "." in text or ":" in text
 
     def analyze(self, text: str) -> list[RecognizerResult]:
+        return self._analyze(text, 0b111)
+
+    def analyze_clauses(self, text: str, clauses: int) -> list[RecognizerResult]:
+        # Gate clause 0 is ``_v4`` in ASCII digits, clause 1 is ``_v6`` exactly, clause 2 any
+        # other-script digit (``\d`` in ``_v4``): a pattern whose quick test cannot pass is skipped.
+        return self._analyze(text, clauses)
+
+    def _analyze(self, text: str, clauses: int) -> list[RecognizerResult]:
         if not text or not self.prefilter(text):
             return []
         out: list[RecognizerResult] = []
         for pattern, rx in self._compiled:
+            if not clauses & (0b101 if pattern.name == "ipv4" else 0b110):
+                continue
             quick = self._v4 if pattern.name == "ipv4" else self._v6
             if quick.search(text) is None:
                 continue
