@@ -56,7 +56,10 @@ class Verdict:
     @property
     def risks(self) -> list[str]:
         """Distinct risk ids that decided the action, in order of appearance."""
-        return list(dict.fromkeys(f.risk for f in self.decisive))
+        decisive = self.decisive
+        if not decisive:  # most verdicts (the scanner asks for every document)
+            return []
+        return list(dict.fromkeys([f.risk for f in decisive]))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -102,6 +105,9 @@ class Guard:
         self.max_chars = max_chars
         self.errors = 0  # detector failures seen (each one failed closed)
         self._lock = threading.Lock()
+        # (policy, its rules list, their number, its default, per role ({risk: rule values} for
+        # output, then input)): see `_rule_table`.
+        self._rules: tuple[Any, Any, int, Any, tuple[dict[str, _RuleValues], ...]] = (None, None, -1, None, ({}, {}))
 
     @property
     def hash_key(self) -> bytes:
@@ -197,6 +203,13 @@ class Guard:
     ) -> Verdict:
         """Apply the policy to findings (normalised spans) and build the verdict."""
         t0 = time.perf_counter() if t0 is None else t0
+        if not findings:
+            # Nothing found (most texts): the verdict the code below builds for no findings,
+            # without its bookkeeping.
+            redacted = norm.original
+            if not norm.surrogate_free and _SURROGATE.search(redacted) is not None:
+                redacted = _SURROGATE.sub("\ufffd", redacted)
+            return Verdict(Action.ALLOW, [], redacted, role, lang, None, None, (time.perf_counter() - t0) * 1000, [])
         if norm.is_identity:
             mapped = list(findings)
         else:
@@ -204,14 +217,11 @@ class Guard:
         action = Action.ALLOW
         decisive: list[Finding] = []
         redact_spans: list[tuple[int, int, Finding, RedactOperator]] = []
-        # One policy lookup per risk id, not per finding, kept as plain values (reading pydantic
-        # attributes per finding cost more than the comparisons).
-        rules: dict[str, tuple[Action, float, float | None, RedactOperator]] = {}
+        rules = self._rule_table()[role is Role.INPUT]  # `Rule.action_for` asks only this of the role
         for f in mapped:
             r = rules.get(f.risk)
             if r is None:
-                rule = self.policy.rule_for(f.risk)
-                r = rules[f.risk] = (rule.action_for(role), rule.threshold, rule.flag_threshold, rule.redact)
+                r = self._rule(rules, f.risk, role)
             act, threshold, flag_threshold, op = r
             if f.score >= threshold:
                 pass
@@ -227,7 +237,7 @@ class Guard:
                     redact_spans.append((f.start, f.end, f, op))
                 else:  # a whole-text finding cannot be redacted: block instead (fail closed)
                     act = Action.BLOCK
-            if act.severity > action.severity:
+            if _SEVERITY[act] > _SEVERITY[action]:  # `Action.severity`, without a property call each
                 action = act
         # A blocked text is redacted too: the audit log keeps the redacted form, never the raw one.
         if not redact_spans:
@@ -244,7 +254,8 @@ class Guard:
             # that goes upstream, into the audit store and back to the client is always valid.
             redacted = _SURROGATE.sub("\ufffd", redacted)
         refusal = self.policy.refusal_message(role, lang) if action is Action.BLOCK else None
-        mapped.sort(key=lambda f: (f.start, -f.score))
+        if len(mapped) > 1:
+            mapped.sort(key=_finding_order)
         return Verdict(
             action=action,
             findings=mapped,
@@ -255,6 +266,28 @@ class Guard:
             latency_ms=(time.perf_counter() - t0) * 1000,
             decisive=decisive,
         )
+
+    def _rule_table(self) -> tuple[dict[str, _RuleValues], ...]:
+        """Per role (output, input), the rule values per risk id, kept across calls while the policy is the same.
+
+        Why: looking a rule up and reading its pydantic attributes for every text cost more than
+        applying it (the scanner decides tens of thousands of texts with a handful of risk ids).
+        The table is replaced, never cleared in place, when the policy is swapped or its rules
+        list or default is (like `Policy.rule_for`'s own cache); a rule edited in place is not
+        seen: assign a new policy for that.
+        """
+        policy = self.policy
+        cached = self._rules
+        if cached[0] is not policy or cached[1] is not policy.rules or cached[2] != len(policy.rules) or (
+            cached[3] is not policy.default
+        ):
+            cached = self._rules = (policy, policy.rules, len(policy.rules), policy.default, ({}, {}))
+        return cached[4]
+
+    def _rule(self, table: dict[str, _RuleValues], risk: str, role: Role) -> _RuleValues:
+        rule = self.policy.rule_for(risk)
+        values = table[risk] = (rule.action_for(role), rule.threshold, rule.flag_threshold, rule.redact)
+        return values
 
     def _failed(self, text: str, role: Role, lang: str, error: str, t0: float) -> Verdict:
         return Verdict(
@@ -270,6 +303,15 @@ class Guard:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+# A rule as plain values: (action for the role, threshold, flag threshold, redaction operator).
+_RuleValues = tuple[Action, float, float | None, RedactOperator]
+_SEVERITY = {a: a.severity for a in Action}
+
+
+def _finding_order(f: Finding) -> tuple[int, float]:
+    return (f.start, -f.score)
+
 
 
 def redact(
