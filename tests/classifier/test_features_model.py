@@ -52,9 +52,16 @@ def _random_texts(n: int, seed: int = 7) -> list[str]:
 @pytest.mark.parametrize(
     "spec", [FeatureSpec(), SPEC, FeatureSpec(2, 3, 1 << 19), FeatureSpec(1, 1, 1 << 4), FeatureSpec(3, 5, 1 << 30)]
 )
-def test_batch_featurisation_is_bit_identical_to_per_text_hashing(spec: FeatureSpec) -> None:
+@pytest.mark.parametrize("group_chars", [1, 7, 5000])
+def test_batch_featurisation_is_bit_identical_to_per_text_hashing(
+    spec: FeatureSpec, group_chars: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The batched path must give every row exactly hashed_ngrams(text): the shipped model's
-    # weights are indexed by these buckets. (1 << 30 buckets: chunks of 3 rows.)
+    # weights are indexed by these buckets. (1 << 30 buckets: chunks of 3 rows.) Sort groups
+    # of one row each, of a few rows, and of rows longer than a group.
+    import hegui.detect.classifier.features as features_mod
+
+    monkeypatch.setattr(features_mod, "_GROUP_CHARS", group_chars)
     texts = _random_texts(3000)
     indptr, idx, vals = featurize_batch(texts, spec)
     assert indptr.dtype == idx.dtype == np.int64 and vals.dtype == np.float32
@@ -70,20 +77,37 @@ def test_batch_featurisation_is_bit_identical_to_per_text_hashing(spec: FeatureS
         assert np.array_equal(ix, np.concatenate([hashed_ngrams(t, spec) for t in edge] or [np.zeros(0, np.int64)]))
 
 
-def test_shipped_model_scores_are_unchanged_by_the_fast_path() -> None:
-    # Reference: the original per-text featurisation and gather-multiply-reduceat, in float32.
-    from hegui.detect.classifier.detector import default_model_path
-
-    model = ClassifierModel.load(default_model_path())
-    texts = _random_texts(1500, seed=11)
+def _reference_probabilities(model: ClassifierModel, texts: list[str]) -> np.ndarray:
+    """The original per-text featurisation and gather-multiply-reduceat, in float32."""
     rows = [hashed_ngrams(t, model.spec) for t in texts]
     logits = np.broadcast_to(model.bias, (len(texts), len(model.heads))).copy()
     for i, r in enumerate(rows):
         if r.size:
             scale = np.float32(1.0 / np.sqrt(r.size))
             logits[i] += np.add.reduceat(model.weights[r] * scale, [0], axis=0)[0]
-    want = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
-    assert np.array_equal(model.probabilities(texts), want)
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+
+
+def test_shipped_model_scores_are_unchanged_by_the_fast_path() -> None:
+    from hegui.detect.classifier.detector import default_model_path
+
+    model = ClassifierModel.load(default_model_path())
+    texts = _random_texts(1500, seed=11)
+    assert np.array_equal(model.probabilities(texts), _reference_probabilities(model, texts))
+
+
+@pytest.mark.parametrize(
+    "spec", [FeatureSpec(), SPEC, FeatureSpec(2, 3, 1 << 19), FeatureSpec(1, 1, 1 << 4), FeatureSpec(3, 5, 1 << 30), FeatureSpec(1, 8, 1 << 36)]
+)
+def test_one_text_path_is_bit_identical_to_hashed_ngrams(spec: FeatureSpec) -> None:
+    # featurize_batch([text]) (the gateway's case) hashes with its own short-text code.
+    for t in [*_random_texts(400, seed=3), "", "a", "ab", "abc", "\ud800", "长文本" * 300]:
+        indptr, idx, vals = featurize_batch([t], spec)
+        want = hashed_ngrams(t, spec)
+        assert indptr.tolist() == [0, want.size] and idx.dtype == np.int64 and vals.dtype == np.float32
+        assert np.array_equal(idx, want), t
+        want_vals = featurize_batch([t, ""], spec)[2]  # the many-text formula for the scale
+        assert np.array_equal(vals, want_vals), t
 
 
 def test_bad_spec_is_rejected() -> None:
