@@ -391,3 +391,33 @@ def test_lsh_finds_planted_near_duplicates_and_not_unrelated_texts() -> None:
 def test_step_config_names_the_sketch() -> None:
     assert MinHashStep().config["sketch"] == minhash.SKETCH
     assert re.fullmatch(r"[a-z]+-v\d+", minhash.SKETCH)
+
+
+def _ref_shingle_hashes(texts: list[str], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The per-character text index version `shingle_hashes` replaced."""
+    _, cls = signals._luts()
+    cps, starts = minhash.codepoints(texts)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(starts))
+    solid = (cls[cps] & signals._SPACE_BIT) == 0
+    cps, doc = cps[solid], doc[solid]
+    if len(cps) < n:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    count = len(cps) - n + 1
+    h = minhash.hash_columns([cps[j : j + count] for j in range(n)], seed)
+    ok = doc[:count] == doc[n - 1 :]
+    return h[ok], doc[:count][ok]
+
+
+def test_shingle_hashes_and_sketch_equal_the_plain_versions() -> None:
+    rng = random.Random(17)
+    pool = ["", " ", "ab", "abcd", "abcde", " a b c d e ", "\u3000中\n文\t测试", "\ud800\udfff lone", *_random_texts(40, seed=19)]
+    for _ in range(60):
+        texts = [rng.choice(pool) for _ in range(rng.randint(0, 12))]
+        for n in (1, 2, 5):
+            h, doc = minhash.shingle_hashes(texts, n, 42)
+            rh, rdoc = _ref_shingle_hashes(texts, n, 42)
+            assert h.tolist() == rh.tolist() and doc.tolist() == rdoc.tolist() and doc.dtype == rdoc.dtype
+        if len(h):  # the sketch does not depend on the order of the n-grams
+            perm = np.random.default_rng(rng.randint(0, 99)).permutation(len(h))
+            for k in (128, 37):
+                assert (minhash.sketch(h[perm], doc[perm], len(texts), k, 42) == minhash.sketch(h, doc, len(texts), k, 42)).all()

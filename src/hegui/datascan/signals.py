@@ -132,7 +132,8 @@ def analyse_batch(
     starts = np.zeros(nd + 1, dtype=np.int64)
     np.cumsum(lens, out=starts[1:])
     cps = _codepoints("".join(texts))
-    comb = _combined_lut()[cps]  # script << 3 | symbol/digit/space bits
+    # script << 3 | symbol/digit/space bits; np.take: half the time of indexing with a uint32 array
+    comb = np.take(_combined_lut(), cps)
     doc64 = np.repeat(np.arange(0, 64 * nd, 64, dtype=np.int64), lens)
     counts = np.bincount(doc64 + comb, minlength=nd * 64).reshape(nd, 8, 8)  # text, script, bits
     bits = counts.sum(axis=1)
@@ -274,7 +275,7 @@ def _repeated_ngram_ratios(cps: np.ndarray, s0: list[int], s1: list[int], texts:
     # a 2^16-bit table of the repeated values' low bits keeps the exact search to few grams
     table = np.zeros(1 << 16, dtype=bool)
     table[again & 0xFFFF] = True
-    cand = np.flatnonzero(table[top & 0xFFFF])
+    cand = np.flatnonzero(np.take(table, top & 0xFFFF))
     cand = cand[again[np.minimum(np.searchsorted(again, top[cand]), len(again) - 1)] == top[cand]]
     order = cand[np.argsort(h[cand], kind="stable")]  # stable: a group lists its grams in text order
     hs = h[order]
