@@ -96,6 +96,23 @@ def test_shipped_model_scores_are_unchanged_by_the_fast_path() -> None:
     assert np.array_equal(model.probabilities(texts), _reference_probabilities(model, texts))
 
 
+@pytest.mark.parametrize("block", [1, 50, 1000, 1 << 40])
+def test_blocked_and_single_text_scoring_is_bit_identical(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blocks of whole rows (a row longer than a block gets one of its own; empty rows between
+    # blocks) and the one-text path must give the reference's floats exactly.
+    import hegui.detect.classifier.model as model_mod
+    from hegui.detect.classifier.detector import default_model_path
+
+    monkeypatch.setattr(model_mod, "_BLOCK", block)
+    model = ClassifierModel.load(default_model_path())
+    texts = [*_random_texts(400, seed=5), "", "长文本" * 900, "", "a"]
+    assert np.array_equal(model.probabilities(texts), _reference_probabilities(model, texts))
+    for t in texts[:60] + texts[-4:]:
+        assert np.array_equal(model.probabilities([t]), _reference_probabilities(model, [t])), t
+    assert np.array_equal(model.scores(texts), calibrate(_reference_probabilities(model, texts), model._thr))
+    assert model.scores(texts).dtype == np.float32
+
+
 @pytest.mark.parametrize(
     "spec", [FeatureSpec(), SPEC, FeatureSpec(2, 3, 1 << 19), FeatureSpec(1, 1, 1 << 4), FeatureSpec(3, 5, 1 << 30), FeatureSpec(1, 8, 1 << 36)]
 )
