@@ -119,7 +119,10 @@ class ClassifierModel:
                 c = buf[: fb - fa]
                 # mode="clip" (indices are buckets, always in range): with out=, "raise" buffers.
                 np.take(self._rows, indices[fa:fb], axis=0, out=c, mode="clip")
-                c *= values[fa:fb, None]
+                # Each row scaled by its value: one flat multiply by the values repeated per column
+                # took 2/3 of the time of broadcasting values[:, None] (an 8-element inner loop).
+                flat = c.reshape(-1)
+                np.multiply(flat, np.repeat(values[fa:fb], c.shape[1]), out=flat)
                 np.add.reduceat(c[:, :h], first[r0:r1] - fa, axis=0, out=sums[r0:r1])
             logits[nonempty] += sums
         # 1 / (1 + exp(-clip(logits, -30, 30))) in float32, in place (clip as max then min).
