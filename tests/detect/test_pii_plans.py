@@ -18,8 +18,13 @@ from hypothesis import strategies as st
 from hegui.detect.pii import PiiDetector
 from hegui.detect.pii import gates as gates_mod
 from hegui.detect.pii.gates import Gate, GateSet
-from hegui.detect.pii.recognizer import Pattern
-from hegui.detect.pii.recognizers import AddressRecognizer, IpRecognizer, PersonNameRecognizer
+from hegui.detect.pii.recognizer import Pattern, PatternRecognizer
+from hegui.detect.pii.recognizers import (
+    AddressRecognizer,
+    IpRecognizer,
+    MobileRecognizer,
+    PersonNameRecognizer,
+)
 from hegui.text import normalize
 
 _spec = importlib.util.spec_from_file_location("pii_samples", Path(__file__).with_name("pii_samples.py"))
@@ -143,3 +148,32 @@ def test_a_recogniser_patched_after_the_plan_is_built_is_the_one_called() -> Non
     mobile.patterns = (Pattern("none", "x^", 0.9),)
     mobile.__init__()  # type: ignore[misc]
     assert det.analyze(text) == []
+
+
+_MOBILE = MobileRecognizer()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["+86 138 1234 5678", "(86)13812345678", "(+86)-13812345678", "008613812345678", "8613812345678",
+     "1861381234567", "13812345678", "电话：+86１３８１２３４５６７８", "٨٦13812345678", ""],
+)
+def test_mobile_without_86_skips_only_the_international_pattern(text: str) -> None:
+    for s in (text, normalize(text).text):
+        assert _MOBILE.analyze(s) == PatternRecognizer.analyze(_MOBILE, s)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text("0123456789+() -86１٨", max_size=40), st.text(_ALPHABET, max_size=120)))
+def test_mobile_shortcut_equals_the_plain_analyze(text: str) -> None:
+    assert _MOBILE.analyze(text) == PatternRecognizer.analyze(_MOBILE, text)
+
+
+def test_mobile_shortcut_on_planted_random_texts() -> None:
+    texts = samples.random_texts(1500)
+    found = 0
+    for s in texts:
+        want = PatternRecognizer.analyze(_MOBILE, s)
+        assert _MOBILE.analyze(s) == want
+        found += any(r.pattern == "mobile_intl" for r in want)
+    assert found > 20  # international numbers are planted, so the test can fail
