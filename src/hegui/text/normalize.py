@@ -324,7 +324,8 @@ def normalize(text: str, *, max_chars: int | None = None) -> NormalizedText:
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     mapped = np.take(lut.map, cps)  # np.take: 2-3x faster than fancy indexing on these sizes
     stage1: list[tuple[int, int]] = []
-    uneven_pos = np.flatnonzero(np.take(lut.uneven, cps))
+    uneven_pos = np.flatnonzero(mapped >= _UNEVEN)
+    np.bitwise_and(mapped, _CP_MASK, out=mapped)  # the flags (see `_Luts.map`), not used on this path
     if uneven_pos.size:
         table = lut.table
         reps = [table[int(cps[i])] or "" for i in uneven_pos]
@@ -344,8 +345,8 @@ def normalize(text: str, *, max_chars: int | None = None) -> NormalizedText:
             mapped = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32)
     stage2: list[tuple[int, int]] = []
     if mapped.size > 2:
-        noise = np.take(lut.noise, mapped)
-        if noise.any():
+        noise = np.flatnonzero(np.take(lut.noise, mapped))
+        if noise.size:
             stage2 = _noise_runs_between_cjk(noise, mapped, lut.cjk)
             if stage2:
                 keep = np.ones(mapped.size, dtype=bool)
@@ -361,13 +362,22 @@ def _decode(cps: np.ndarray) -> str:
 
 def _noise_run_bounds(noise: np.ndarray, mapped: np.ndarray, cjk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts and ends of the runs of at most ``_MAX_NOISE_RUN`` noise characters with a CJK
-    character on both sides (``cjk`` is the lookup table over code points, indexed only at the
-    runs' neighbours rather than over the whole text)."""
-    padded = np.zeros(noise.size + 2, dtype=np.int8)
-    padded[1:-1] = noise
-    edges = np.flatnonzero(np.diff(padded))
-    starts, ends = edges[0::2], edges[1::2]
-    ok = (starts > 0) & (ends < noise.size) & (ends - starts <= _MAX_NOISE_RUN)
+    character on both sides. ``noise`` holds the (sorted) offsets of the noise characters in
+    ``mapped``; ``cjk`` is the lookup table over code points, indexed only at the runs' neighbours
+    rather than over the whole text.
+
+    Why offsets rather than a mask: a run's ends are where consecutive offsets jump, so the work
+    is on the noise characters (a tenth of the text), not four passes over all of it.
+    """
+    jumps = np.flatnonzero(noise[1:] - noise[:-1] != 1)
+    first = np.empty(jumps.size + 1, dtype=np.int64)
+    first[0] = 0
+    first[1:] = jumps + 1
+    last = np.empty(jumps.size + 1, dtype=np.int64)
+    last[:-1] = jumps
+    last[-1] = noise.size - 1
+    starts, ends = noise[first], noise[last] + 1
+    ok = (starts > 0) & (ends < mapped.size) & (ends - starts <= _MAX_NOISE_RUN)
     starts, ends = starts[ok], ends[ok]
     ok = cjk[mapped[starts - 1]] & cjk[mapped[ends]]
     return starts[ok], ends[ok]
@@ -436,57 +446,88 @@ def batch_groups(lengths: Sequence[int], limit: int | None = None) -> list[tuple
     return groups
 
 
+_CONCAT_MAX = 4096  # uneven characters up to which `_expand` splices slices rather than repeating
+
+
+def _expand(mapped: np.ndarray, pos: np.ndarray, reps: list[str], klen: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """``mapped`` with the character at each offset in ``pos`` replaced by its ``reps`` entry
+    (``klen`` = their lengths; an empty one deletes it), each inserted character with its bits
+    from ``flags`` (`_Luts.flags`) like the rest of ``mapped``.
+
+    Why two ways: for the few uneven characters of ordinary text (a handful per batch), one
+    concatenation of the slices between them is a single copy; a per-character repeat count
+    array (the way for thousands of them, where a Python loop over slices would cost more) is
+    three passes over the whole batch.
+    """
+    rep_all = np.frombuffer("".join(reps).encode("utf-32-le"), dtype=np.uint32)
+    rep_all = rep_all | np.take(flags, rep_all)
+    if pos.size <= _CONCAT_MAX:
+        pieces: list[np.ndarray] = []
+        prev = r = 0
+        for i, k in zip(pos.tolist(), klen.tolist(), strict=True):
+            pieces.append(mapped[prev:i])
+            if k:
+                pieces.append(rep_all[r : r + k])
+                r += k
+            prev = i + 1
+        pieces.append(mapped[prev:])
+        return np.concatenate(pieces)
+    counts = np.ones(mapped.size, dtype=np.int64)
+    counts[pos] = klen
+    expanded = np.repeat(mapped, counts)  # a deleted character goes, an expanding one repeats
+    grow = klen > 0
+    if grow.any():
+        k = klen[grow]
+        shift = np.cumsum(klen - 1)  # where each uneven character's output starts, from its
+        at = (pos + shift - (klen - 1))[grow]  # offset and the growth before it
+        first = np.cumsum(k) - k
+        expanded[np.repeat(at - first, k) + np.arange(rep_all.size)] = rep_all
+    return expanded
+
+
 def _normalize_joined(todo: list[str]) -> list[NormalizedText]:
     """`normalize_batch`'s work on non-empty texts, joined by line breaks."""
-    out: list[NormalizedText] = []
     n = len(todo)
     lut = _luts()
-    cps = np.frombuffer(_SEP.join(todo).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    joined0 = _SEP.join(todo)
+    try:  # strict first: lone surrogates are rare, and then no pass is needed to look for them
+        raw = joined0.encode("utf-32-le")
+        has_surrogates = False
+    except UnicodeEncodeError:
+        raw = joined0.encode("utf-32-le", "surrogatepass")
+        has_surrogates = True
+    cps = np.frombuffer(raw, dtype=np.uint32)
     lens0 = np.fromiter(map(len, todo), dtype=np.int64, count=n)
     starts0 = np.zeros(n, dtype=np.int64)
     np.cumsum(lens0[:-1] + 1, out=starts0[1:])
     mapped = np.take(lut.map, cps)  # np.take: 2-3x faster than fancy indexing on these sizes
     # Stage 1: characters that map to none or several (rare: "…", zero-width characters).
-    uneven_pos = np.flatnonzero(np.take(lut.uneven, cps))
+    uneven_pos = np.flatnonzero(mapped >= _UNEVEN)
     starts1, lens1 = starts0, lens0
-    s1_rel: list[int] = []
-    s1_len: list[int] = []
+    stage1_all: list[tuple[int, int]] = []
     s1_cut = np.zeros(n + 1, dtype=np.int64)
     if uneven_pos.size:
         table = lut.table
         reps = [table[c] or "" for c in cps[uneven_pos].tolist()]
         klen = np.fromiter(map(len, reps), dtype=np.int64, count=len(reps))
         owner = np.searchsorted(starts0, uneven_pos, side="right") - 1
-        s1_rel = (uneven_pos - starts0[owner]).tolist()
-        s1_len = klen.tolist()
+        stage1_all = list(zip((uneven_pos - starts0[owner]).tolist(), klen.tolist(), strict=True))
         s1_cut = np.searchsorted(owner, np.arange(n + 1))
-        counts = np.ones(cps.size, dtype=np.int64)
-        counts[uneven_pos] = klen
-        expanded = np.repeat(mapped, counts)  # a deleted character goes, an expanding one repeats
-        grow = klen > 0
-        if grow.any():
-            k = klen[grow]
-            shift = np.cumsum(klen - 1)  # where each uneven character's output starts, from its
-            at = (uneven_pos + shift - (klen - 1))[grow]  # offset and the growth before it
-            rep_cps = np.frombuffer("".join(reps).encode("utf-32-le"), dtype=np.uint32)
-            first = np.cumsum(k) - k
-            expanded[np.repeat(at - first, k) + np.arange(rep_cps.size)] = rep_cps
-        mapped = expanded
+        mapped = _expand(mapped, uneven_pos, reps, klen, lut.flags)  # no `_UNEVEN` value is left
         lens1 = lens0 + np.bincount(owner, weights=klen - 1, minlength=n).astype(np.int64)
         starts1 = np.zeros(n, dtype=np.int64)
         np.cumsum(lens1[:-1] + 1, out=starts1[1:])
     # Stage 2: noise between CJK characters.
-    s2_start: list[int] = []
-    s2_end: list[int] = []
+    stage2_all: list[tuple[int, int]] = []
     s2_cut = np.zeros(n + 1, dtype=np.int64)
     starts2, ends2 = starts1, starts1 + lens1
-    noise = np.take(lut.noise, mapped)
-    if noise.any():
-        rs, re_ = _noise_run_bounds(noise, mapped, lut.cjk)
+    noise = np.flatnonzero(mapped >= _NOISE)  # the only flag left after stage 1
+    if noise.size:
+        rs, re_ = _noise_run_bounds(noise, mapped, lut.cjk)  # (a run's neighbours carry no flag)
         if rs.size:
             owner = np.searchsorted(starts1, rs, side="right") - 1
-            s2_start = (rs - starts1[owner]).tolist()
-            s2_end = (re_ - starts1[owner]).tolist()
+            base = starts1[owner]
+            stage2_all = list(zip((rs - base).tolist(), (re_ - base).tolist(), strict=True))
             s2_cut = np.searchsorted(owner, np.arange(n + 1))
             removed = np.zeros(rs.size + 1, dtype=np.int64)
             np.cumsum(re_ - rs, out=removed[1:])
@@ -496,25 +537,40 @@ def _normalize_joined(todo: list[str]) -> list[NormalizedText]:
             width = re_ - rs
             keep[np.repeat(rs - (removed[1:] - width), width) + np.arange(int(removed[-1]))] = False
             mapped = mapped[keep]
+    if noise.size:
+        np.bitwise_and(mapped, _CP_MASK, out=mapped)  # a copy of the lookup's output, never a view of cps
     joined = _decode(mapped)
+    with_surrogates: set[int] = set()
+    if has_surrogates:  # which originals hold a lone surrogate
+        surrogates = np.flatnonzero((cps >> 11) == 0xD800 >> 11)
+        with_surrogates = set(np.searchsorted(starts0, surrogates, side="right").tolist())
+    # Each text's records are a slice of the batch's (a list slice, not a list built per text).
     c1, c2 = s1_cut.tolist(), s2_cut.tolist()
-    surrogates = np.flatnonzero((cps >> 11) == 0xD800 >> 11)  # lone surrogates in the originals
-    with_surrogates = set(np.searchsorted(starts0, surrogates, side="right").tolist()) if surrogates.size else set()
-    for j, (a, b) in enumerate(zip(starts2.tolist(), ends2.tolist(), strict=True)):
-        p, q = c1[j], c1[j + 1]
-        stage1 = list(zip(s1_rel[p:q], s1_len[p:q], strict=True)) if p < q else []
-        p, q = c2[j], c2[j + 1]
-        stage2 = list(zip(s2_start[p:q], s2_end[p:q], strict=True)) if p < q else []
-        out.append(NormalizedText(todo[j], joined[a:b], stage1, stage2, None, None, None, j + 1 in with_surrogates))
-    return out
+    return [
+        NormalizedText(t, joined[a:b], stage1_all[p1:q1], stage2_all[p2:q2], None, None, None, j in with_surrogates)
+        for j, (t, a, b, p1, q1, p2, q2) in enumerate(
+            zip(todo, starts2.tolist(), ends2.tolist(), c1, c1[1:], c2, c2[1:], strict=False), start=1
+        )
+    ]
+
+
+_UNEVEN = np.uint32(1 << 31)  # flag in `_Luts.map`: the character maps to none or several (see `table`)
+_NOISE = np.uint32(1 << 30)  # flag in `_Luts.map`: the character it maps to is noise (`_NOISE_CHARS`)
+_CP_MASK = np.uint32((1 << 30) - 1)
 
 
 @dataclass(frozen=True, slots=True)
 class _Luts:
     """Lookup tables over all code points, built once per process."""
 
-    map: np.ndarray  # code point → normalised code point (1:1 part)
-    uneven: np.ndarray  # bool: maps to 0 or several characters (see `table`)
+    # code point → normalised code point (the 1:1 part) with the `_NOISE` bit set where that is
+    # noise; or the code point itself with the `_UNEVEN` bit set. One lookup gives the mapping,
+    # where stage 1 must expand or delete, and where stage 2 may remove (a lookup table per flag
+    # cost as much as the mapping's): an uneven character is always deleted or replaced (by
+    # characters flagged with `flags`), so no `_UNEVEN` value is ever decoded, and the `_NOISE`
+    # bits are cleared before decoding.
+    map: np.ndarray
+    flags: np.ndarray  # code point → its `_NOISE` bit (for the characters stage 1 inserts)
     noise: np.ndarray  # bool: removable between CJK characters
     cjk: np.ndarray  # bool: CJK ideograph
     table: dict[int, str | None]
@@ -524,19 +580,21 @@ class _Luts:
 def _luts() -> _Luts:
     table, _ = _tables()
     m = np.arange(_NCP, dtype=np.uint32)
-    uneven = np.zeros(_NCP, dtype=bool)
     for cp, v in table.items():
         if v is not None and len(v) == 1:
             m[cp] = ord(v)
         else:
-            uneven[cp] = True
+            m[cp] = cp | _UNEVEN
     m[0xD800:0xE000] = 0xFFFD
     noise = np.zeros(_NCP, dtype=bool)
     noise[[ord(c) for c in _NOISE_CHARS]] = True
+    flags = np.where(noise, _NOISE, np.uint32(0)).astype(np.uint32)
+    even = m < _UNEVEN
+    m[even] |= flags[m[even]]
     cjk = np.zeros(_NCP, dtype=bool)
     for lo, hi in _CJK_RANGES:
         cjk[lo : hi + 1] = True
-    return _Luts(m, uneven, noise, cjk, table)
+    return _Luts(m, flags, noise, cjk, table)
 
 
 def normalize_term(term: str) -> str:
