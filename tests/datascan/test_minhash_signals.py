@@ -421,3 +421,34 @@ def test_shingle_hashes_and_sketch_equal_the_plain_versions() -> None:
             perm = np.random.default_rng(rng.randint(0, 99)).permutation(len(h))
             for k in (128, 37):
                 assert (minhash.sketch(h[perm], doc[perm], len(texts), k, 42) == minhash.sketch(h, doc, len(texts), k, 42)).all()
+
+
+def _line_texts(n: int, seed: int) -> list[str]:
+    """Texts of lines from a small pool (repeats), every line break of str.splitlines, padding, and
+    lines alike in length, first, middle and last character but not equal."""
+    rng = random.Random(seed)
+    pool = ["abc", "a c", "axc", "今天天气很好", "今天天气很好", "今天气天很好", "x", "x y", "\u3000x\u3000", "", "  ", "l\u2028l",
+            "same length a", "same lxngth a", "ab\x00", "\ud800", "第一行。", "第二行。"]
+    breaks = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\n\n", " \n\t"]
+    out = []
+    for _ in range(n):
+        lines = [rng.choice([*WS[:2], ""]) + rng.choice(pool) + rng.choice(["", " ", "\t"]) for _ in range(rng.randint(0, 12))]
+        t = "".join(ln + rng.choice(breaks) for ln in lines)
+        out.append(t if rng.random() < 0.5 else t.rstrip("\n"))
+    return out
+
+
+def test_line_statistics_equal_the_per_text_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _line_texts(1500, seed=23) + _random_texts(300, seed=29)
+    got = [x for b in _batches(texts, random.Random(3)) for x in signals.analyse_batch(b)]
+    assert got == [_ref_all(t) for t in texts]
+    assert sum(x[1].get("dup_line_ratio", 0) > 0 for x in got) > 100  # repeated lines are exercised
+    monkeypatch.setattr(signals, "mix64", lambda x: np.zeros_like(x))  # every line alike: the exact path
+    got = [x for b in _batches(texts[:300], random.Random(4)) for x in signals.analyse_batch(b)]
+    assert got == [_ref_all(t) for t in texts[:300]]
+
+
+def test_break_bit_is_what_splitlines_splits_on() -> None:
+    breaks = np.flatnonzero(signals._combined_lut() >= signals._BREAK_BIT).tolist()
+    assert breaks == [c for c in range(0x110000) if len(f"a{chr(c)}b".splitlines()) > 1]
+    assert all(chr(c).isspace() for c in breaks)  # _line_stats relies on it
