@@ -182,3 +182,14 @@ def test_user_jsonl_errors_name_the_line(tmp_path: Path) -> None:
     p.write_text('{"text": "ok"}\n', encoding="utf-8")
     with pytest.raises(DataError, match="no row has a label"):
         load_jsonl(p)
+
+
+@pytest.mark.parametrize("n_buckets", [1 << 4, 1 << 19, 1 << 31])
+def test_unigram_table_matches_the_hash_for_every_code_point(n_buckets: int) -> None:
+    from hegui.detect.classifier.features import _mix, _unigram_buckets
+
+    with np.errstate(over="ignore"):
+        want = _mix(np.arange(0x110000, dtype=np.uint64) + np.uint64(1) * np.uint64(0xC4CEB9FE1A85EC53))
+    assert np.array_equal(_unigram_buckets(n_buckets), (want & np.uint64(n_buckets - 1)).astype(np.uint32))
+    for cp in (0, 0x41, 0x4E00, 0xD800, 0x10FFFF):
+        assert hashed_ngrams(chr(cp), FeatureSpec(1, 1, n_buckets)).tolist() == [int(_unigram_buckets(n_buckets)[cp])]

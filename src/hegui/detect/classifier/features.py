@@ -53,6 +53,15 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> _S33)
 
 
+def _mix_inplace(h: np.ndarray, tmp: np.ndarray) -> None:
+    """`_mix` in place, with ``tmp`` (same shape) as its one scratch array: the same values."""
+    for mul in (_MIX1, _MIX2, None):  # xor-shift, multiply, xor-shift, multiply, xor-shift
+        np.right_shift(h, _S33, out=tmp)
+        np.bitwise_xor(h, tmp, out=h)
+        if mul is not None:
+            np.multiply(h, mul, out=h)
+
+
 def hashed_ngrams(text: str, spec: FeatureSpec) -> np.ndarray:
     """Sorted unique bucket indices (int64) of the text's character n-grams."""
     cp = _codepoints(text)
@@ -141,12 +150,7 @@ def _text_buckets(text: str, spec: FeatureSpec) -> np.ndarray:
         if k >= spec.n_min:
             np.add(poly[:m], _ORDER_OFFSET[k], out=g[o : o + m])
             o += m
-    tmp = np.empty_like(g)
-    for mul in (_MIX1, _MIX2, None):  # `_mix` in place
-        np.right_shift(g, _S33, out=tmp)
-        np.bitwise_xor(g, tmp, out=g)
-        if mul is not None:
-            np.multiply(g, mul, out=g)
+    _mix_inplace(g, np.empty_like(g))
     g &= np.uint64(spec.n_buckets - 1)
     idx = g.view(np.int64)  # every value is below 2**63: the same numbers as int64
     idx.sort()
@@ -164,9 +168,11 @@ _GROUP_CHARS = 5000  # characters per sort group: ~15,000 keys, 60 KB, in cache
 @functools.lru_cache(maxsize=2)
 def _unigram_buckets(n_buckets: int) -> np.ndarray:
     """The bucket of every code point as a unigram (uint32), as `hashed_ngrams` computes it."""
-    with np.errstate(over="ignore"):
-        h = _mix(np.arange(0x110000, dtype=np.uint64) + np.uint64(1) * _MIX2)
-    return (h & np.uint64(n_buckets - 1)).astype(np.uint32)
+    h = np.arange(0x110000, dtype=np.uint64)
+    h += _ORDER_OFFSET[1]
+    _mix_inplace(h, np.empty_like(h))  # built once per process: 9 ms in place, 17 ms with `_mix`
+    h &= np.uint64(n_buckets - 1)
+    return h.astype(np.uint32)
 
 
 def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -208,15 +214,12 @@ def _chunk_keys(texts: Sequence[str], lengths: np.ndarray, spec: FeatureSpec, bi
                 continue
             kk = np.empty(m, dtype=np.uint32)
             if k == 1:  # a unigram's bucket depends on its code point only: one table lookup
-                np.take(_unigram_buckets(spec.n_buckets), cp32, out=kk)
+                # (code points are <= 0x10FFFF; "clip" because with out= the default "raise" buffers)
+                np.take(_unigram_buckets(spec.n_buckets), cp32, out=kk, mode="clip")
             else:
                 gk, tk = g[:m], tmp[:m]
-                np.add(poly[:m], np.uint64(k) * _MIX2, out=gk)
-                for mul in (_MIX1, _MIX2, None):  # `_mix`: xor-shift, multiply, xor-shift, multiply, xor-shift
-                    np.right_shift(gk, _S33, out=tk)
-                    np.bitwise_xor(gk, tk, out=gk)
-                    if mul is not None:
-                        np.multiply(gk, mul, out=gk)
+                np.add(poly[:m], _ORDER_OFFSET[k], out=gk)
+                _mix_inplace(gk, tk)
                 np.bitwise_and(gk, mask, out=gk)
                 kk[...] = gk  # < 2**bits: exact in uint32
             kk |= rowkey[:m]
