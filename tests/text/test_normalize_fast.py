@@ -130,3 +130,29 @@ def test_no_flag_reaches_the_text() -> None:
     for t, n in zip(texts, normalize_batch(texts), strict=True):
         assert n is not None and (n.text, n._stage1, n._stage2) == reference(t)
         assert all(ord(c) < 0x110000 for c in n.text)
+
+
+def _to_original_reference(norm: NormalizedText, m: list[int], start: int, end: int) -> tuple[int, int]:
+    """`NormalizedText.to_original` from the full index map ``m``, with min/max as it was written."""
+    n = len(norm.text)
+    start = max(0, min(start, n))
+    end = max(start, min(end, n))
+    if norm.is_identity:
+        return start, end
+    if end == start:
+        return m[start], m[start]
+    return m[start], max(m[end - 1] + 1, m[start] + 1)
+
+
+def test_to_original_equals_the_index_map() -> None:
+    rng = random.Random(13)
+    texts = [_random_text(rng) for _ in range(150)] + ["", "㍿", "\u200b", "法 * 轮", "\u200b法", "法\u200b", "ß" * 3]
+    for batch in (texts[i : i + 10] for i in range(0, len(texts), 10)):
+        for n in [*normalize_batch(batch), *map(normalize, batch)]:
+            assert n is not None
+            k = len(n.text)
+            m = n._index_map().tolist()
+            step = 1 if k < 60 else 7  # every span of short texts, a sample of long ones
+            for start in range(-2, k + 3, step):
+                for end in [*range(start - 2, start + 4), *range(start, k + 3, step)]:
+                    assert n.to_original(start, end) == _to_original_reference(n, m, start, end), (n, start, end)
