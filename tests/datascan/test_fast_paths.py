@@ -204,3 +204,26 @@ def test_jsonl_fast_path_reads_what_json_reads(tmp_path: Path, monkeypatch: pyte
             slow = list(readers.read_shard(shard, opts))
         assert fast == slow
         assert len(fast) == len(_JSONL_EDGE)
+
+
+def test_xlsx_sheet_equals_the_cell_by_cell_writer(tmp_path: Path) -> None:
+    import zipfile
+
+    from hegui.datascan.protocol import _xlsx_col, _xml_text
+
+    rng = random.Random(9)
+    alphabet = [*"ab 中文\t\n\r&<>\x00\x01\x0b\x1f\ufffe\uffff", "  "]
+    rows = [["".join(rng.choice(alphabet) for _ in range(rng.randint(0, k))) for k in (0, 3, 40, 2)][: rng.randint(0, 4)]
+            for _ in range(300)]
+    rows += [["\x00", "长" * 40_000 + "\x01"], []]
+    write_xlsx(tmp_path / "x.xlsx", "s", rows)
+    out = []  # the writer before the one search over the sheet: each cell on its own
+    for n, row in enumerate(rows, start=1):
+        out.append(f'<row r="{n}">')
+        for i, v in enumerate(row):
+            v, c = _xlsx_safe(v), _xlsx_col(i)
+            space = ' xml:space="preserve"' if v and (v[0].isspace() or v[-1].isspace()) else ""
+            out.append(f'<c r="{c}{n}" t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>' if v else f'<c r="{c}{n}"/>')
+        out.append("</row>")
+    sheet = zipfile.ZipFile(tmp_path / "x.xlsx").read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert sheet.split("<sheetData>", 1)[1] == "".join(out) + "</sheetData></worksheet>"

@@ -10,8 +10,10 @@ give the same sample on any machine and executor.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import heapq
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -71,7 +73,10 @@ def write_review(items: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
     rows = [[str(d["key"]), _utf8(d["id"]), d["source"], _utf8(d["text"]), "是" if d.get("auto_illegal") else "否",
              ";".join(d.get("auto_risks", [])), "", "", "", ""] for d in items]
     csv_path = out_dir / "review_sample.csv"
-    with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
+    # The BOM by hand: the "utf-8-sig" codec is pure Python, called once per row (a third of the
+    # CSV's time); "utf-8" after "\ufeff" writes the same bytes.
+    with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("\ufeff")
         w = csv.writer(fh)
         w.writerow(REVIEW_COLUMNS)
         w.writerows(rows)
@@ -165,17 +170,28 @@ def write_xlsx(path: Path, sheet: str, rows: list[list[str]]) -> None:
     import zipfile
 
     cols = [_xlsx_col(i) for i in range(max((len(r) for r in rows), default=0))]
+    # One search over the whole sheet finds the cells that hold a control character (a quarter
+    # of the time of a substitution per cell); the values are those of `_xlsx_safe`.
+    flat = [v for row in rows for v in row]
+    hits = [m.start() for m in _XLSX_CONTROL.finditer("".join(flat))]
+    if hits:
+        ends = list(itertools.accumulate(map(len, flat)))
+        for i in {bisect.bisect_right(ends, at) for at in hits}:
+            flat[i] = _XLSX_CONTROL.sub("", flat[i])
+    flat = [v[:32_000] if len(v) > 32_000 else v for v in flat]
     out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
+    k = 0
     for n, row in enumerate(rows, start=1):
         out.append(f'<row r="{n}">')
-        for c, v in zip(cols, row, strict=False):
-            v = _xlsx_safe(v)
+        for c in cols[: len(row)]:
+            v = flat[k]
             if not v:
                 out.append(f'<c r="{c}{n}"/>')  # a blank cell: readers give every row all columns
-                continue
-            space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
-            out.append(f'<c r="{c}{n}" t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>')
+            else:
+                space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
+                out.append(f'<c r="{c}{n}" t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>')
+            k += 1
         out.append("</row>")
     out.append("</sheetData></worksheet>")
     parts = {name: '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml.replace("{sheet}", _xml_text(sheet))
