@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hegui.detect.pii import PiiDetector
+from hegui.detect.pii import PiiDetector, RecognizerResult, resolve_overlaps
+from hegui.detect.pii import detector as detector_mod
 from hegui.detect.pii import gates as gates_mod
 from hegui.detect.pii.gates import Gate, GateSet
 from hegui.detect.pii.recognizer import Pattern, PatternRecognizer
@@ -177,3 +178,32 @@ def test_mobile_shortcut_on_planted_random_texts() -> None:
         assert _MOBILE.analyze(s) == want
         found += any(r.pattern == "mobile_intl" for r in want)
     assert found > 20  # international numbers are planted, so the test can fail
+
+
+def _tree_only(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """`resolve_overlaps` with the pairwise path switched off (the Fenwick tree for every size)."""
+    old = detector_mod._FEW
+    detector_mod._FEW = -1
+    try:
+        return resolve_overlaps(results)
+    finally:
+        detector_mod._FEW = old
+
+
+_SPAN = st.tuples(st.integers(0, 12), st.integers(1, 6), st.sampled_from((0.3, 0.5, 0.7, 0.9)), st.integers(0, 3))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_SPAN, max_size=20))
+def test_few_candidates_resolve_as_the_tree_does(spans: list[tuple[int, int, float, int]]) -> None:
+    results = [
+        RecognizerResult(s, s + n, score, "pii.x", f"r{rec}", "p", None, "", False) for s, n, score, rec in spans
+    ]
+    assert resolve_overlaps(results) == _tree_only(results)
+
+
+def test_few_candidates_on_planted_texts() -> None:
+    recs = DET._state().recs
+    for s in samples.random_texts(400):
+        raw = [r for rec in recs for r in rec.analyze(s)]
+        assert resolve_overlaps(raw) == _tree_only(raw)
