@@ -96,14 +96,19 @@ def test_shipped_model_scores_are_unchanged_by_the_fast_path() -> None:
     assert np.array_equal(model.probabilities(texts), _reference_probabilities(model, texts))
 
 
+@pytest.mark.parametrize("row_scale_min", [0, 256, 1 << 40])
 @pytest.mark.parametrize("block", [1, 50, 1000, 1 << 40])
-def test_blocked_and_single_text_scoring_is_bit_identical(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_blocked_and_single_text_scoring_is_bit_identical(
+    block: int, row_scale_min: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Blocks of whole rows (a row longer than a block gets one of its own; empty rows between
-    # blocks) and the one-text path must give the reference's floats exactly.
+    # blocks), scaled row by row or flat, and the one-text path must give the reference's
+    # floats exactly.
     import hegui.detect.classifier.model as model_mod
     from hegui.detect.classifier.detector import default_model_path
 
     monkeypatch.setattr(model_mod, "_BLOCK", block)
+    monkeypatch.setattr(model_mod, "_ROW_SCALE_MIN", row_scale_min)
     model = ClassifierModel.load(default_model_path())
     texts = [*_random_texts(400, seed=5), "", "长文本" * 900, "", "a"]
     assert np.array_equal(model.probabilities(texts), _reference_probabilities(model, texts))

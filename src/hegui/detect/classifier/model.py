@@ -25,6 +25,7 @@ from hegui.detect.classifier.features import FeatureSpec, featurize_batch
 FORMAT = "hegui-classifier/1"
 _AT0 = np.zeros(1, dtype=np.intp)  # reduceat's one segment start for a single row
 _BLOCK = 32768  # features per block of rows in `probabilities` (1 MB of gathered rows)
+_ROW_SCALE_MIN = 256  # mean features per row from which a block is scaled row by row
 
 
 class ModelFormatError(ValueError):
@@ -119,11 +120,21 @@ class ClassifierModel:
                 c = buf[: fb - fa]
                 # mode="clip" (indices are buckets, always in range): with out=, "raise" buffers.
                 np.take(self._rows, indices[fa:fb], axis=0, out=c, mode="clip")
-                # Each row scaled by its value: one flat multiply by the values repeated per column
-                # took 2/3 of the time of broadcasting values[:, None] (an 8-element inner loop).
-                flat = c.reshape(-1)
-                np.multiply(flat, np.repeat(values[fa:fb], c.shape[1]), out=flat)
-                np.add.reduceat(c[:, :h], first[r0:r1] - fa, axis=0, out=sums[r0:r1])
+                # Each row scaled by its value (the same products as c * values[:, None], whose
+                # 8-element inner loop was the slowest way). Rows of a few hundred features or
+                # more: one in-place multiply by the row's scalar each (3/5 of the time of the
+                # alternative on the bench shard); shorter rows, where the per-call cost would
+                # dominate: one flat multiply by the values repeated per column.
+                starts = first[r0:r1]
+                if fb - fa >= _ROW_SCALE_MIN * (r1 - r0):
+                    bounds = [*(starts - fa).tolist(), fb - fa]
+                    for a, b, scale in zip(bounds[:-1], bounds[1:], values[starts].tolist(), strict=True):
+                        seg = c[a:b]
+                        np.multiply(seg, np.float32(scale), out=seg)
+                else:
+                    flat = c.reshape(-1)
+                    np.multiply(flat, np.repeat(values[fa:fb], c.shape[1]), out=flat)
+                np.add.reduceat(c[:, :h], starts - fa, axis=0, out=sums[r0:r1])
             logits[nonempty] += sums
         # 1 / (1 + exp(-clip(logits, -30, 30))) in float32, in place (clip as max then min).
         np.maximum(logits, -30, out=logits)
