@@ -98,19 +98,20 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_findings_match_the_scores_for_every_head_subset() -> None:
-    # detect_batch builds findings from scores() without per-finding lookups; same findings.
+    # detect_batch and detect (its one-text path) report exactly the heads at or over the floor.
     from hegui.detect.base import Finding
     from hegui.detect.classifier.detector import informative_chars
 
     texts = [normalize(t) for t in ("河南人都是骗子，没一个好东西", "请帮我写一首关于春天的诗", "如何在网上买到毒品", "好的", "")]
-    for heads in (None, ["offensive"], ["region", "offensive"]):
-        det = ClassifierDetector(min_score=0.1, heads=heads)
+    for heads, floor in ((None, 0.1), (["offensive"], 0.1), (["region", "offensive"], 0.1), (None, 0.7), (None, 0.0)):
+        det = ClassifierDetector(min_score=floor, heads=heads)
         names = det.model.head_names
         s = det.model.scores([t.text for t in texts])
         for t, row, got in zip(texts, s, det.detect_batch(texts), strict=True):
             want = [
                 Finding(h.risk, -1, -1, float(row[i]), "classifier", evidence=f"head={h.name}", meta={"head": h.name})
                 for i, h in enumerate(det.model.heads)
-                if (heads is None or names[i] in heads) and row[i] >= 0.1 and informative_chars(t.text, 5.0) >= 5.0
+                if (heads is None or names[i] in heads) and row[i] >= floor and informative_chars(t.text, 5.0) >= 5.0
             ]
             assert got == want
+            assert det.detect(t) == want  # the one-text path

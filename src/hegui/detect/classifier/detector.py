@@ -90,6 +90,14 @@ class ClassifierDetector:
         if not keep:
             return out
         cols = self._cols
+        if len(keep) == 1:  # one gateway message: the loop below without the 2-D index arrays
+            row = self.scores([texts[keep[0]]])[0]
+            ok, values, found = (row >= self.min_score).tolist(), row.tolist(), out[keep[0]]
+            for c in cols:
+                if ok[c]:
+                    h = self.model.heads[c]
+                    found.append(Finding(h.risk, -1, -1, values[c], self.name, evidence=f"head={h.name}", meta={"head": h.name}))
+            return out
         s = self.scores([texts[i] for i in keep])[:, cols]
         rows, heads_at = np.nonzero(s >= self.min_score)  # row-major: each text's heads in order
         heads = self.model.heads
