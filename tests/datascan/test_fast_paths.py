@@ -227,3 +227,14 @@ def test_xlsx_sheet_equals_the_cell_by_cell_writer(tmp_path: Path) -> None:
         out.append("</row>")
     sheet = zipfile.ZipFile(tmp_path / "x.xlsx").read("xl/worksheets/sheet1.xml").decode("utf-8")
     assert sheet.split("<sheetData>", 1)[1] == "".join(out) + "</sheetData></worksheet>"
+
+
+def test_prefix_hashed_sample_keys_equal_sample_key() -> None:
+    from hegui.datascan.pipeline import _SampleKeys, sample_key
+
+    rng = random.Random(11)
+    keys = _SampleKeys(20231, "review")
+    for _ in range(500):
+        source = rng.choice(["s", "", "来源|a", "\udc80x"])
+        doc_id = rng.choice([*TRICKY, "d1", "|", "\udc00", "中"]) + str(rng.randint(0, 9))
+        assert keys(source, doc_id) == sample_key(20231, "review", source, doc_id)

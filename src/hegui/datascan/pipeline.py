@@ -53,6 +53,25 @@ def in_auto_sample(p: Pipeline, source: str, doc_id: str) -> bool:
     return sample_key(p.seed, "auto", source, doc_id) < int(p.auto_fraction * 2**64)
 
 
+class _SampleKeys:
+    """`sample_key` for one seed and salt, source by source: the hash of the common prefix is
+    taken once and copied (BLAKE2b streams, so the digest is the same), a third less per key."""
+
+    def __init__(self, seed: int, salt: str) -> None:
+        self.seed, self.salt = seed, salt
+        self._prefix: dict[str, Any] = {}
+
+    def __call__(self, source: str, doc_id: str) -> int:
+        base = self._prefix.get(source)
+        if base is None:
+            # the prefix ends in "|": its encoding and the id's concatenate to the whole string's
+            base = hashlib.blake2b(f"{self.seed}|{self.salt}|{source}|".encode("utf-8", "surrogatepass"), digest_size=8)
+            self._prefix[source] = base
+        h = base.copy()
+        h.update(doc_id.encode("utf-8", "surrogatepass"))
+        return int.from_bytes(h.digest(), "big")
+
+
 def _dumps(obj: Any) -> bytes:
     """One JSON line, UTF-8, compact. orjson (Rust) writes the same bytes as ``json.dumps`` for
     what annotations hold, 3–5× faster; lone surrogates, NaN and huge ints fall back to json."""
@@ -164,39 +183,49 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
     n_docs = n_issues = n_bytes = 0
     agg = SourceAgg()  # the report's counts (near-duplicates and read issues: the merge's)
 
+    review_key = _SampleKeys(p.seed, "review")
+    auto_key = _SampleKeys(p.seed, "auto")
+    auto_all = p.auto_fraction >= 1.0
+    auto_below = int(p.auto_fraction * 2**64)
+
     def flush(batch: list[Record]) -> None:
         nonlocal n_docs, n_bytes
         if not batch:
             return
         for step in p.steps:
             step(batch)
+        lines = []
         for r in batch:
-            n_docs += 1
-            n_bytes += r.doc.nbytes
-            a = {"id": r.doc.id, "source": r.source, "file": r.file, "bytes": r.doc.nbytes}
-            if r.doc.encoding != "utf-8":
-                a["encoding"] = r.doc.encoding
+            doc = r.doc
+            doc_id = doc.id
+            n_bytes += doc.nbytes
+            a = {"id": doc_id, "source": r.source, "file": r.file, "bytes": doc.nbytes}
+            if doc.encoding != "utf-8":
+                a["encoding"] = doc.encoding
             a.update(r.ann)
-            a["auto_sample"] = in_auto_sample(p, r.source, r.doc.id)
+            a["auto_sample"] = auto_all or auto_key(r.source, doc_id) < auto_below  # = in_auto_sample
             a["reasons"] = r.reasons
-            ann.write(_dumps(a))
+            lines.append(_dumps(a))
             agg.add(a)
             bands.append(r.bands)
-            k = sample_key(p.seed, "review", r.source, r.doc.id)
-            full = len(review) >= p.review_n
-            if p.review_n and (not full or (-k, r.doc.id) >= review[0][:2]):  # serialise only what may stay
-                item = (-k, r.doc.id, _dumps({"key": k, "id": r.doc.id, "source": r.source, "text": r.doc.text,
-                                             "auto_illegal": a.get("illegal", False), "auto_risks": a.get("risks", [])}))
-                if not full:
-                    heapq.heappush(review, item)
-                elif item > review[0]:
-                    heapq.heapreplace(review, item)
+            if p.review_n:
+                k = review_key(r.source, doc_id)  # = sample_key(p.seed, "review", …)
+                full = len(review) >= p.review_n
+                if not full or (-k, doc_id) >= review[0][:2]:  # serialise only what may stay
+                    item = (-k, doc_id, _dumps({"key": k, "id": doc_id, "source": r.source, "text": doc.text,
+                                                "auto_illegal": a.get("illegal", False), "auto_risks": a.get("risks", [])}))
+                    if not full:
+                        heapq.heappush(review, item)
+                    elif item > review[0]:
+                        heapq.heapreplace(review, item)
             if p.keep_text:
-                row = {"id": r.doc.id, "source": r.source, "text": r.doc.text}
+                row = {"id": doc_id, "source": r.source, "text": doc.text}
                 if r.reasons:
                     rejects.write(_dumps({**row, "reasons": r.reasons}))
                 else:
                     kept.write(_dumps(row))
+        n_docs += len(batch)
+        ann.write(b"".join(lines))
         batch.clear()
 
     batch: list[Record] = []
