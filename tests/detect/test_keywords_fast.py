@@ -3,7 +3,8 @@
 Each fast path must give exactly what the plainer code it replaced gives: `folded_runs_batch`
 against `folded_runs` (the per-text search), `_fold_leet` against the substitution with a call
 back per match, the folded re-scan's narrower window against the old one (twice the longest
-pattern), and `_findings` against a copy of its previous form.
+pattern), `_findings` against a copy of its previous form, and the matcher's pair of hyperscan
+databases (one byte a character for ASCII patterns, UTF-16 for the rest) against pyahocorasick.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from hypothesis import strategies as st
 from hegui.detect.base import Finding
 from hegui.detect.keywords import KeywordDetector
 from hegui.detect.keywords.detector import _REACH, _fold_leet, folded_runs, folded_runs_batch
+from hegui.detect.keywords.matcher import (
+    AhoCorasickMatcher,
+    HyperscanMatcher,
+    ascii_bytes,
+    hyperscan_available,
+)
 from hegui.text import NormalizedText, normalize
 from hegui.text.normalize import _LEET, _LEET_RUN, normalize_batch
 
@@ -159,3 +166,46 @@ def test_detect_batch_on_odd_text(allow_det: KeywordDetector) -> None:
     norms = [n for n in normalize_batch(texts) if n is not None]
     assert all(isinstance(n, NormalizedText) for n in norms)
     assert allow_det.detect_batch(norms) == [allow_det.detect(n) for n in norms]
+
+
+# -- the matcher's two databases ---------------------------------------------------------------
+
+_PATTERNS = ["法轮", "轮功", "ab", "b", "a?b", "?", "wh?", "😀a", "\U00020000", "a\u200b", "0134", "é", "caf", "café",
+             "s3x", "sex", "x y", "中a"]
+_MATCH_TEXT = st.lists(st.sampled_from([*_PATTERNS, "中", "?", " ", "a", "b", "😀", "é", "\U00020000", "x"]),
+                       max_size=12).map("".join)
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed on this platform")
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MATCH_TEXT, max_size=8))
+def test_two_databases_equal_one_automaton(texts: list[str]) -> None:
+    """ASCII patterns (less ``?``) are matched on one byte a character, the rest on UTF-16: the
+    occurrences are pyahocorasick's, which matches characters directly."""
+    hs, aho = HyperscanMatcher(_PATTERNS), AhoCorasickMatcher(_PATTERNS)
+    loaded = HyperscanMatcher(None, serialized=hs.serialize(), lengths=(hs._blens, hs._clens))
+    want = [sorted(aho.scan(t)) for t in texts]
+    for m in (hs, loaded):
+        assert [sorted(m.scan(t)) for t in texts] == want
+        assert [sorted(x) for x in m.scan_many(texts)] == want
+        joined = "\n".join(texts)
+        assert [sorted(x) for x in m.scan_many(texts, joined=joined, narrow=ascii_bytes(joined))] == want
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed on this platform")
+def test_one_database_only() -> None:
+    for patterns in (["ab", "cd"], ["法轮", "?"]):
+        m = HyperscanMatcher(patterns)
+        assert (m._wide is None) == all(p.isascii() and "?" not in p for p in patterns)
+        loaded = HyperscanMatcher(None, serialized=m.serialize(), lengths=(m._blens, m._clens))
+        for t in ["ab cd 法轮?", "", "😀ab"]:
+            assert sorted(loaded.scan(t)) == sorted(m.scan(t)) == sorted(AhoCorasickMatcher(patterns).scan(t))
+    with pytest.raises(ValueError):
+        HyperscanMatcher(None, serialized=b"not a database", lengths=([], []))
+
+
+def test_ascii_bytes_keep_offsets() -> None:
+    for t in ["", "abc", "中a😀b\ud800c?", "é\U00020000"]:
+        b = ascii_bytes(t)
+        assert len(b) == len(t)
+        assert all((chr(x) == c) if c.isascii() else x == ord("?") for x, c in zip(b, t, strict=True))

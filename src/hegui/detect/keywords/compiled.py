@@ -32,7 +32,7 @@ from hegui.detect.keywords.matcher import (
 
 log = logging.getLogger("hegui.keywords")
 
-CACHE_FORMAT = 3  # 3: UTF-16 patterns, regex-mode database
+CACHE_FORMAT = 4  # 3: UTF-16 patterns, regex-mode database; 4: ASCII patterns in a one-byte database of their own
 _MAGIC = b"HGKW%d\n" % CACHE_FORMAT
 GLOBAL = -1  # allow-phrase target meaning "suppresses every entry"
 

@@ -33,6 +33,7 @@ from hegui.detect.keywords.compiled import (
     write_cache,
 )
 from hegui.detect.keywords.lexicon import LexiconError, load_allow_list, load_lexicon
+from hegui.detect.keywords.matcher import ascii_bytes
 from hegui.text import NormalizedText
 from hegui.text.normalize import batch_groups
 
@@ -275,9 +276,13 @@ class KeywordDetector:
 
     def _detect_joined(self, texts: Sequence[NormalizedText]) -> list[list[Finding]]:
         strs = [t.text for t in texts]
-        hits = [self._keep(t, raw) if raw else [] for t, raw in zip(strs, self.matcher.scan_many(strs), strict=True)]
+        # The joined text and its one-byte form serve both the matcher and the look-alike search.
+        joined = "\n".join(strs)
+        narrow = ascii_bytes(joined)
+        raw_all = self.matcher.scan_many(strs, joined=joined, narrow=narrow)
+        hits = [self._keep(t, raw) if raw else [] for t, raw in zip(strs, raw_all, strict=True)]
         jobs = [(j, runs, fold_lookalikes(strs[j], runs), self._windows(strs[j], runs))
-                for j, runs in folded_runs_batch(strs).items()]
+                for j, runs in folded_runs_batch(strs, joined=joined, narrow=narrow).items()]
         if jobs:
             pieces = [folded[lo:hi] for _, _, folded, windows in jobs for lo, hi in windows]
             scanned = iter(self.matcher.scan_many(pieces))
@@ -374,14 +379,18 @@ def _add_folded(hits: list[tuple[int, int, int]], found: list[tuple[int, int, in
 
 
 @functools.lru_cache(maxsize=1)
-def _leet_codes() -> np.ndarray:
-    """Per code point: 1 for ``a``–``z``, 2 for a look-alike (``_LEET_NEAR``'s two classes), 4 for
-    the other characters of ``_RUN_CHARS``, else 0."""
-    codes = np.zeros(0x110000, dtype=np.uint8)
-    codes[[ord(ch) for ch in _RUN_CHARS]] = 4
-    codes[ord("a") : ord("z") + 1] = 1
-    codes[[ord(ch) for ch in "013457@$"]] = 2
-    return codes
+def _leet_codes() -> bytes:
+    """A `bytes.translate` table over `ascii_bytes`: 1 for ``a``–``z``, 2 for a look-alike
+    (``_LEET_NEAR``'s two classes), 4 for the other characters of ``_RUN_CHARS``, else 0 (``?``,
+    which stands for every character that is not ASCII, is none of these)."""
+    codes = bytearray(256)
+    for ch in _RUN_CHARS:
+        codes[ord(ch)] = 4
+    for o in range(ord("a"), ord("z") + 1):
+        codes[o] = 1
+    for ch in "013457@$":
+        codes[ord(ch)] = 2
+    return bytes(codes)
 
 
 @functools.lru_cache(maxsize=1)
@@ -413,12 +422,15 @@ _REACH = 32  # how far `folded_runs_batch` looks either side of a pair, vectoris
 _RUN_END = re.compile(r"[0-9a-z@$]*")  # matches exactly the characters of `_RUN_CHARS`
 
 
-def folded_runs_batch(texts: list[str]) -> dict[int, list[tuple[int, int, str]]]:
-    """`folded_runs` of each text (only the texts that have some, by index), for a whole batch.
+def folded_runs_batch(
+    texts: list[str], *, joined: str | None = None, narrow: bytes | None = None
+) -> dict[int, list[tuple[int, int, str]]]:
+    """`folded_runs` of each text (only the texts that have some, by index), for a whole batch
+    (``joined`` = ``"\\n".join(texts)`` and ``narrow`` = its `ascii_bytes`, where the caller has them).
 
     Why: `folded_runs` searches every text with a regular expression, one call per look-alike
-    pair; on a batch of documents that cost more than matching the keywords. Here one lookup over
-    the batch's code points finds the pairs (neighbours whose codes OR to 3 are a letter and a
+    pair; on a batch of documents that cost more than matching the keywords. Here one translation
+    of the batch's `ascii_bytes` (the matcher's, one byte a character) finds the pairs (neighbours whose codes OR to 3 are a letter and a
     look-alike); the ends of the maximal run of ``_RUN_CHARS`` around each pair come from a
     gather of `_REACH` codes either side of it (a pass over the whole batch to find every run's
     ends cost more than the rest together), with a loop for the rare longer run. The line
@@ -434,9 +446,9 @@ def folded_runs_batch(texts: list[str]) -> dict[int, list[tuple[int, int, str]]]
     out: dict[int, list[tuple[int, int, str]]] = {}
     if not texts:
         return out
-    joined = "\n".join(texts)
-    cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    c = np.take(_leet_codes(), cps)
+    if joined is None:
+        joined = "\n".join(texts)
+    c = np.frombuffer((ascii_bytes(joined) if narrow is None else narrow).translate(_leet_codes()), dtype=np.uint8)
     pos = np.flatnonzero((c[:-1] | c[1:]) == 3)
     if not pos.size:
         return out
