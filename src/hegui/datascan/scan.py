@@ -135,7 +135,7 @@ def assign_duplicates(ckpt: Checkpoints, shards: list[Shard]) -> list[dict[int, 
             continue  # no cluster head in this shard
         for row, line in enumerate(ckpt.read(s.index, "annotations.jsonl").splitlines()):
             if lo + row in need:
-                ids[lo + row] = json.loads(line)["id"]
+                ids[lo + row] = _loads(line)["id"]
     out: list[dict[int, str]] = [{} for _ in shards]
     shard_of = np.searchsorted(offsets, dup_rows, side="right") - 1
     for g, si in zip(dup_rows.tolist(), shard_of.tolist(), strict=True):
@@ -196,6 +196,7 @@ def scan(
     return ScanResult(report, out_dir, ran, len(shards), written)
 
 
+_REVIEW_ID_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(…, ensure_ascii=False) uses
 _NO_DUP = b',"dup_of":null}\n'
 
 
@@ -298,8 +299,8 @@ def _merge(
 
     review = protocol.merge_review(parts(), p.review_n)
     with open(out_dir / "review_sample.jsonl", "w", encoding="utf-8") as fh:
-        for d in review:
-            fh.write(json.dumps({"id": d["id"], "source": d["source"]}, ensure_ascii=False) + "\n")
+        encode = _REVIEW_ID_ENCODER.encode  # json.dumps(…, ensure_ascii=False) builds an encoder per call
+        fh.writelines(encode({"id": d["id"], "source": d["source"]}) + "\n" for d in review)
     written.update({f"review_{k}": v for k, v in protocol.write_review(review, out_dir).items()})
     written["review_ids"] = out_dir / "review_sample.jsonl"
 
