@@ -253,13 +253,19 @@ def _fast_doc(line: bytes, loc: str, opts: ReaderOptions) -> Document | None:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    if type(obj) is not dict or type(obj.get(opts.text_field)) is not str:
+    if type(obj) is not dict:
         return None
-    if opts.id_field and not isinstance(obj.get(opts.id_field), str | int | None):
+    text = obj.get(opts.text_field)
+    if type(text) is not str:
         return None
-    doc = _doc_from_obj(obj, loc, opts, len(line), "utf-8")
-    assert isinstance(doc, Document)
-    return doc
+    doc_id: Any = loc
+    if opts.id_field:
+        v = obj.get(opts.id_field)
+        if v is not None:
+            if type(v) is not str and not isinstance(v, int):
+                return None
+            doc_id = str(v)  # what _doc_from_obj does
+    return Document(doc_id, text, len(line), "utf-8")
 
 
 def _read_jsonl(shard: Shard, fh: IO[bytes], opts: ReaderOptions) -> Iterator[Document | ReadIssue]:
@@ -268,7 +274,7 @@ def _read_jsonl(shard: Shard, fh: IO[bytes], opts: ReaderOptions) -> Iterator[Do
         line = raw.rstrip(b"\r\n")
         if off == 0 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
-        if not line.strip():
+        if not line or line.isspace():  # = not line.strip(), without copying the line
             continue  # blank lines separate nothing in JSONL
         doc = _fast_doc(line, loc, opts)
         if doc is not None:
