@@ -238,3 +238,13 @@ def test_prefix_hashed_sample_keys_equal_sample_key() -> None:
         source = rng.choice(["s", "", "来源|a", "\udc80x"])
         doc_id = rng.choice([*TRICKY, "d1", "|", "\udc00", "中"]) + str(rng.randint(0, 9))
         assert keys(source, doc_id) == sample_key(20231, "review", source, doc_id)
+
+
+def test_record_empty_is_strip_empty() -> None:
+    from hegui.datascan.readers import Document
+    from hegui.datascan.steps import Record
+
+    texts = [*TRICKY, *_random_texts(200, seed=13), "\u3000\u2028\x1c\x85", "\u200b", "\x00", " a "]
+    texts += [chr(c) for c in range(0x3001)]
+    for t in texts:
+        assert Record(Document("d", t, 0), "s", "f").empty == (not t.strip())

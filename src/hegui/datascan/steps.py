@@ -31,7 +31,9 @@ class Record:
 
     @property
     def empty(self) -> bool:
-        return not self.doc.text.strip()
+        # = not text.strip(), without copying the text (isspace stops at the first non-space)
+        text = self.doc.text
+        return not text or text.isspace()
 
 
 class Step(Protocol):
@@ -90,7 +92,10 @@ class GuardStep:
         self(_warm_batch())
 
     def __call__(self, records: list[Record]) -> None:
-        todo = [r for r in records if not r.empty]
+        todo: list[Record] = []
+        empty: list[Record] = []
+        for r in records:
+            (empty if r.empty else todo).append(r)
         # The language SignalsStep found saves Guard a second guess (it only picks the refusal's language).
         langs = [r.ann["lang"] for r in todo] if all("lang" in r.ann for r in todo) else None
         verdicts = self.guard.check_batch([r.doc.text for r in todo], role="output", langs=langs) if todo else []
@@ -117,9 +122,8 @@ class GuardStep:
                 r.reasons.append("check_error")
             if content:
                 r.reasons.extend(f"risk:{x}" for x in content)
-        for r in records:
-            if r.empty:
-                r.ann.update(action="allow", illegal=False, risks=[], pii={}, findings=[])
+        for r in empty:
+            r.ann.update(action="allow", illegal=False, risks=[], pii={}, findings=[])
 
 
 class SignalsStep:
