@@ -92,7 +92,8 @@ def codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shingle_hashes(texts: Sequence[str], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of every character n-gram of each text with whitespace removed, and their text.
+    """Hashes of every character n-gram of each text with whitespace removed, and their text
+    (in text order: the text indices do not decrease).
 
     Whitespace is what ``str.split()`` splits on (the code-point table's space bit, tested equal
     to ``str.isspace`` over all code points), so ``"a b"`` and ``"ab"`` give the same n-grams.

@@ -191,8 +191,10 @@ class MinHashStep:
         if not len(h):
             return
         sig = minhash.sketch(h, doc, len(records), self.num_perm, self.seed)
-        has = np.zeros(len(records), dtype=bool)
-        has[doc] = True  # texts with at least one n-gram get band keys
+        # texts with at least one n-gram get band keys (doc is in text order: a search per text,
+        # not an assignment per n-gram)
+        at = np.searchsorted(doc, np.arange(len(records) + 1))
+        has = at[1:] > at[:-1]
         keys = minhash.band_keys(sig[has], self.bands_n, self.rows).tolist()
         for i, k in zip(np.flatnonzero(has).tolist(), keys, strict=True):
             records[i].bands = k
