@@ -156,3 +156,15 @@ def test_to_original_equals_the_index_map() -> None:
             for start in range(-2, k + 3, step):
                 for end in [*range(start - 2, start + 4), *range(start, k + 3, step)]:
                     assert n.to_original(start, end) == _to_original_reference(n, m, start, end), (n, start, end)
+
+
+@pytest.mark.parametrize("few", [0, 512, 10_000])
+def test_both_ways_of_finding_noise_runs_agree(monkeypatch: pytest.MonkeyPatch, few: int) -> None:
+    """A single text's noise runs are walked in Python up to `_FEW_NOISE` noise characters."""
+    monkeypatch.setattr(N, "_FEW_NOISE", few)
+    rng = random.Random(few)
+    texts = [_random_text(rng) for _ in range(150)]
+    texts += ["法 轮" * 400, "中" + " * " * 300 + "中", ("法" + " " * rng.randint(1, 7)) * 200, " " * 50, "法 "]
+    for t in texts:
+        n = normalize(t)
+        assert (n.text, n._stage1, n._stage2) == reference(t)

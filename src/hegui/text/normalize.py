@@ -325,36 +325,27 @@ def normalize(text: str, *, max_chars: int | None = None) -> NormalizedText:
     lut = _luts()
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     mapped = np.take(lut.map, cps)  # np.take: 2-3x faster than fancy indexing on these sizes
+    # ``.nonzero()[0]`` rather than ``np.flatnonzero``: the same offsets for a 1-D array, without
+    # the wrapper calls (on a gateway request of a few hundred characters, fixed costs dominate).
     stage1: list[tuple[int, int]] = []
-    uneven_pos = np.flatnonzero(mapped >= _UNEVEN)
-    np.bitwise_and(mapped, _CP_MASK, out=mapped)  # the flags (see `_Luts.map`), not used on this path
+    uneven_pos = (mapped >= _UNEVEN).nonzero()[0]
     if uneven_pos.size:
         table = lut.table
-        reps = [table[int(cps[i])] or "" for i in uneven_pos]
-        stage1 = [(int(i), len(r)) for i, r in zip(uneven_pos.tolist(), reps, strict=True)]
-        if all(not r for r in reps):  # only deletions: a mask is enough
-            keep = np.ones(cps.size, dtype=bool)
-            keep[uneven_pos] = False
-            mapped = mapped[keep]
-        else:
-            pieces: list[str] = []
-            prev = 0
-            for i, r in zip(uneven_pos.tolist(), reps, strict=True):
-                pieces.append(_decode(mapped[prev:i]))
-                pieces.append(r)
-                prev = i + 1
-            pieces.append(_decode(mapped[prev:]))
-            mapped = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32)
+        reps = [table[c] or "" for c in cps[uneven_pos].tolist()]
+        klen = [len(r) for r in reps]
+        stage1 = list(zip(uneven_pos.tolist(), klen, strict=True))
+        mapped = _expand(mapped, uneven_pos, reps, np.array(klen, dtype=np.int64), lut.flags)
     stage2: list[tuple[int, int]] = []
-    if mapped.size > 2:
-        noise = np.flatnonzero(np.take(lut.noise, mapped))
-        if noise.size:
+    noise = (mapped >= _NOISE).nonzero()[0]  # the only flag left after stage 1
+    if noise.size:
+        if mapped.size > 2:
             stage2 = _noise_runs_between_cjk(noise, mapped, lut.cjk)
-            if stage2:
-                keep = np.ones(mapped.size, dtype=bool)
-                for a, b in stage2:
-                    keep[a:b] = False
-                mapped = mapped[keep]
+        np.bitwise_and(mapped, _CP_MASK, out=mapped)  # the lookup's or `_expand`'s own array
+        if stage2:
+            keep = np.ones(mapped.size, dtype=bool)
+            for a, b in stage2:
+                keep[a:b] = False
+            mapped = mapped[keep]
     return NormalizedText(text, _decode(mapped), stage1, stage2)
 
 
@@ -385,10 +376,36 @@ def _noise_run_bounds(noise: np.ndarray, mapped: np.ndarray, cjk: np.ndarray) ->
     return starts[ok], ends[ok]
 
 
+_FEW_NOISE = 512  # noise characters up to which `_noise_runs_between_cjk` finds runs in Python
+
+
 def _noise_runs_between_cjk(noise: np.ndarray, mapped: np.ndarray, cjk: np.ndarray) -> list[tuple[int, int]]:
-    """`_noise_run_bounds` as a list of ``(start, end)``."""
-    starts, ends = _noise_run_bounds(noise, mapped, cjk)
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+    """`_noise_run_bounds` as a list of ``(start, end)``.
+
+    Why a Python path: a single text of a few hundred characters has a few dozen noise characters,
+    and `_noise_run_bounds`' twenty-odd numpy calls cost more than walking them; only the runs
+    short enough and inside the text have their neighbours looked up (in one numpy call).
+    """
+    if noise.size > _FEW_NOISE:
+        starts, ends = _noise_run_bounds(noise, mapped, cjk)
+        return list(zip(starts.tolist(), ends.tolist(), strict=True))
+    pos = noise.tolist()
+    size = mapped.size
+    cand: list[tuple[int, int]] = []
+    i, n = 0, len(pos)
+    while i < n:
+        j = i
+        while j + 1 < n and pos[j + 1] == pos[j] + 1:
+            j += 1
+        a, b = pos[i], pos[j] + 1
+        if a > 0 and b < size and b - a <= _MAX_NOISE_RUN:
+            cand.append((a, b))
+        i = j + 1
+    if not cand:
+        return []
+    ab = np.array(cand, dtype=np.int64)
+    ok = (cjk[mapped[ab[:, 0] - 1]] & cjk[mapped[ab[:, 1]]]).tolist()
+    return [c for c, k in zip(cand, ok, strict=True) if k]
 
 
 _SEP = "\n"  # joins a batch: not noise, not CJK, mapped to itself, so no run or match crosses it
