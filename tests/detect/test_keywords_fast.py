@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from hegui.detect.base import Finding
 from hegui.detect.keywords import KeywordDetector
-from hegui.detect.keywords.detector import _REACH, _fold_leet, folded_runs, folded_runs_batch
+from hegui.detect.keywords.detector import _REACH, _fold_leet, fold_lookalikes, folded_runs, folded_runs_batch
 from hegui.detect.keywords.matcher import (
     AhoCorasickMatcher,
     HyperscanMatcher,
@@ -69,6 +69,14 @@ def test_folded_runs_batch_on_long_runs_and_edges() -> None:
 @given(st.text(alphabet="ab3s0$@ x_1中-9zE5t4i7o.\n😀", max_size=60))
 def test_fold_leet_equals_the_substitution(t: str) -> None:
     assert _fold_leet(t) == _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), t)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_folded_runs_equal_folding_the_whole_text(t: str) -> None:
+    """`folded_runs` (with its quick test for a letter next to a look-alike) against the
+    normaliser's expression applied to the whole text."""
+    assert fold_lookalikes(t, folded_runs(t)) == _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), t)
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,12 @@ def folded_runs(text: str) -> list[tuple[int, int, str]]:
     """
     from hegui.text.normalize import _LEET, _LEET_RUN
 
+    # Most texts have no letter next to a look-alike: two `bytes.find`s over the texts' codes
+    # (see `_leet_codes`) say so far faster than the regular expression, which tries every
+    # position (a third of `detect`'s time on a gateway request).
+    codes = ascii_bytes(text).translate(_leet_codes())
+    if b"\x01\x02" not in codes and b"\x02\x01" not in codes:
+        return []
     hit = _LEET_NEAR.search(text)
     if hit is None:
         return []
