@@ -158,13 +158,25 @@ def test_to_original_equals_the_index_map() -> None:
                     assert n.to_original(start, end) == _to_original_reference(n, m, start, end), (n, start, end)
 
 
-@pytest.mark.parametrize("few", [0, 512, 10_000])
-def test_both_ways_of_finding_noise_runs_agree(monkeypatch: pytest.MonkeyPatch, few: int) -> None:
-    """A single text's noise runs are walked in Python up to `_FEW_NOISE` noise characters."""
-    monkeypatch.setattr(N, "_FEW_NOISE", few)
-    rng = random.Random(few)
+def test_single_text_noise_runs_on_long_and_crowded_text() -> None:
+    """A single text's noise runs come from a regular expression, the batch's from numpy."""
+    rng = random.Random(17)
     texts = [_random_text(rng) for _ in range(150)]
-    texts += ["法 轮" * 400, "中" + " * " * 300 + "中", ("法" + " " * rng.randint(1, 7)) * 200, " " * 50, "法 "]
+    texts += ["法 轮" * 400, "中" + " * " * 300 + "中", ("法" + " " * rng.randint(1, 7)) * 200, " " * 50, "法 ",
+              "法" + " " * 5 + "轮", "法" + " " * 6 + "轮", "法 \U00020000", "\U00020000·\U0002EBEF", "法\n 轮", "㍿ 法"]
+    for t in texts:
+        n = normalize(t)
+        assert (n.text, n._stage1, n._stage2) == reference(t)
+    for n, t in zip(normalize_batch(texts), texts, strict=True):
+        assert n is not None and (n.text, n._stage1, n._stage2) == reference(t)
+
+
+@pytest.mark.parametrize("limit", [0, 3, 20_000])
+def test_single_text_stage_two_both_ways(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """`normalize` uses the regular expression up to `_RE_MAX_CHARS` characters, numpy beyond."""
+    monkeypatch.setattr(N, "_RE_MAX_CHARS", limit)
+    rng = random.Random(limit + 1)
+    texts = [_random_text(rng) for _ in range(150)] + ["法 轮" * 400, "中" + " * " * 300 + "中", "法 ", "法" + " " * 6 + "轮"]
     for t in texts:
         n = normalize(t)
         assert (n.text, n._stage1, n._stage2) == reference(t)

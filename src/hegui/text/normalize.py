@@ -335,18 +335,53 @@ def normalize(text: str, *, max_chars: int | None = None) -> NormalizedText:
         klen = [len(r) for r in reps]
         stage1 = list(zip(uneven_pos.tolist(), klen, strict=True))
         mapped = _expand(mapped, uneven_pos, reps, np.array(klen, dtype=np.int64), lut.flags)
-    stage2: list[tuple[int, int]] = []
-    noise = (mapped >= _NOISE).nonzero()[0]  # the only flag left after stage 1
-    if noise.size:
-        if mapped.size > 2:
-            stage2 = _noise_runs_between_cjk(noise, mapped, lut.cjk)
+    if mapped.size > _RE_MAX_CHARS:  # a long text: stage 2 with numpy, as `normalize_batch` does
+        stage2: list[tuple[int, int]] = []
+        noise = (mapped >= _NOISE).nonzero()[0]  # the only flag left after stage 1
+        if noise.size:
+            starts, ends = _noise_run_bounds(noise, mapped, lut.cjk)  # (a run's neighbours carry no flag)
+            stage2 = list(zip(starts.tolist(), ends.tolist(), strict=True))
         np.bitwise_and(mapped, _CP_MASK, out=mapped)  # the lookup's or `_expand`'s own array
         if stage2:
             keep = np.ones(mapped.size, dtype=bool)
             for a, b in stage2:
                 keep[a:b] = False
             mapped = mapped[keep]
-    return NormalizedText(text, _decode(mapped), stage1, stage2)
+        return NormalizedText(text, _decode(mapped), stage1, stage2)
+    np.bitwise_and(mapped, _CP_MASK, out=mapped)
+    s1 = _decode(mapped)
+    # Stage 2 on the string: one regular expression finds the same runs as `_noise_run_bounds`
+    # (see `_noise_run_re`) at a fraction of its numpy calls' fixed cost on a short text.
+    stage2 = [m.span() for m in _noise_run_re().finditer(s1)]
+    if not stage2:
+        return NormalizedText(text, s1, stage1, stage2)
+    pieces: list[str] = []
+    prev = 0
+    for a, b in stage2:
+        pieces.append(s1[prev:a])
+        prev = b
+    pieces.append(s1[prev:])
+    return NormalizedText(text, "".join(pieces), stage1, stage2)
+
+
+# Up to this many characters `normalize` finds noise runs with `_noise_run_re` (~7 ns a
+# character, and next to no fixed cost), beyond with `_noise_run_bounds` (a few ns a character
+# after some 20 numpy calls).
+_RE_MAX_CHARS = 20_000
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_run_re() -> re.Pattern[str]:
+    """Maximal runs of at most ``_MAX_NOISE_RUN`` noise characters with a CJK character on both sides.
+
+    It starts with the noise class, so `re` skips ahead to noise characters, and only then checks
+    the character before (a leading look-behind would be tried at every position). A match can
+    only start where the character before is CJK, so at the start of a run (CJK characters are
+    not noise), and its look-ahead can only hold at the run's end, so a longer run never matches.
+    """
+    noise = "".join(re.escape(c) for c in sorted(set(_NOISE_CHARS)))
+    cjk = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _CJK_RANGES)
+    return re.compile(f"[{noise}](?<=[{cjk}].)[{noise}]{{0,{_MAX_NOISE_RUN - 1}}}(?=[{cjk}])")
 
 
 def _decode(cps: np.ndarray) -> str:
@@ -374,38 +409,6 @@ def _noise_run_bounds(noise: np.ndarray, mapped: np.ndarray, cjk: np.ndarray) ->
     starts, ends = starts[ok], ends[ok]
     ok = cjk[mapped[starts - 1]] & cjk[mapped[ends]]
     return starts[ok], ends[ok]
-
-
-_FEW_NOISE = 512  # noise characters up to which `_noise_runs_between_cjk` finds runs in Python
-
-
-def _noise_runs_between_cjk(noise: np.ndarray, mapped: np.ndarray, cjk: np.ndarray) -> list[tuple[int, int]]:
-    """`_noise_run_bounds` as a list of ``(start, end)``.
-
-    Why a Python path: a single text of a few hundred characters has a few dozen noise characters,
-    and `_noise_run_bounds`' twenty-odd numpy calls cost more than walking them; only the runs
-    short enough and inside the text have their neighbours looked up (in one numpy call).
-    """
-    if noise.size > _FEW_NOISE:
-        starts, ends = _noise_run_bounds(noise, mapped, cjk)
-        return list(zip(starts.tolist(), ends.tolist(), strict=True))
-    pos = noise.tolist()
-    size = mapped.size
-    cand: list[tuple[int, int]] = []
-    i, n = 0, len(pos)
-    while i < n:
-        j = i
-        while j + 1 < n and pos[j + 1] == pos[j] + 1:
-            j += 1
-        a, b = pos[i], pos[j] + 1
-        if a > 0 and b < size and b - a <= _MAX_NOISE_RUN:
-            cand.append((a, b))
-        i = j + 1
-    if not cand:
-        return []
-    ab = np.array(cand, dtype=np.int64)
-    ok = (cjk[mapped[ab[:, 0] - 1]] & cjk[mapped[ab[:, 1]]]).tolist()
-    return [c for c, k in zip(cand, ok, strict=True) if k]
 
 
 _SEP = "\n"  # joins a batch: not noise, not CJK, mapped to itself, so no run or match crosses it
