@@ -170,22 +170,27 @@ def analyse_batch(
                 dup_line_chars = sum(len(ln) * (c - 1) for ln, c in Counter(lines).items() if c > 1)
         rep = reps[i]
         nsp = nonspace[i] or 1
+        sym, dig = symbols[i], digits[i]
+        # round() only where the ratio is not 0 (round(0 / nsp, 4) is 0.0): most texts have no digit
+        symbol_ratio = round(sym / nsp, 4) if sym else 0.0
+        digit_ratio = round(dig / nsp, 4) if dig else 0.0
+        dup_line_ratio = round(dup_line_chars / max(1, n_line_chars), 4) if dup_line_chars else 0.0
         sig: Signals = {
             "chars": n,
             "lines": n_lines,
-            "symbol_ratio": round(symbols[i] / nsp, 4),
-            "digit_ratio": round(digits[i] / nsp, 4),
-            "dup_line_ratio": round(dup_line_chars / max(1, n_line_chars), 4) if dup_line_chars else 0.0,
+            "symbol_ratio": symbol_ratio,
+            "digit_ratio": digit_ratio,
+            "dup_line_ratio": dup_line_ratio,
             "rep_ngram_ratio": round(rep, 4) if rep else 0.0,
         }
         flags: list[str] = []
         if s1[i] - s0[i] < min_chars:
             flags.append("too_short")
-        if sig["symbol_ratio"] > max_symbol_ratio:
+        if symbol_ratio > max_symbol_ratio:
             flags.append("symbols")
-        if sig["digit_ratio"] > max_digit_ratio:
+        if digit_ratio > max_digit_ratio:
             flags.append("digits")
-        if sig["dup_line_ratio"] > max_repetition or rep > max_repetition:
+        if dup_line_ratio > max_repetition or rep > max_repetition:
             flags.append("repetitive")
         out.append((langs[i], sig, flags))
     return out

@@ -149,11 +149,14 @@ class SignalsStep:
     def __call__(self, records: list[Record]) -> None:
         # The whole batch in one pass over its code points (same values as text by text).
         results = analyse_batch([r.doc.text for r in records], **self.thresholds)
+        reject = self.reject_flags
         for r, (lang, sig, flags) in zip(records, results, strict=True):
-            r.ann["lang"] = lang
-            r.ann["quality"] = sig
-            r.ann["flags"] = flags
-            r.reasons.extend(f"quality:{f}" for f in flags if f in self.reject_flags)
+            ann = r.ann
+            ann["lang"] = lang
+            ann["quality"] = sig
+            ann["flags"] = flags
+            if flags:  # most texts have none: no generator to build
+                r.reasons.extend(f"quality:{f}" for f in flags if f in reject)
 
 
 class MinHashStep:
