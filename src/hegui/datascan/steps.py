@@ -99,6 +99,7 @@ class GuardStep:
         # The language SignalsStep found saves Guard a second guess (it only picks the refusal's language).
         langs = [r.ann["lang"] for r in todo] if all("lang" in r.ann for r in todo) else None
         verdicts = self.guard.check_batch([r.doc.text for r in todo], role="output", langs=langs) if todo else []
+        values: dict[Any, str] = {}  # Action.value is an enum descriptor call: once per action
         for r, v in zip(todo, verdicts, strict=True):
             # One plain loop for the PII counts and the finding rows (a Counter over a generator
             # cost more than building the rows).
@@ -110,15 +111,20 @@ class GuardStep:
                     kind = risk[4:]
                     pii[kind] = pii.get(kind, 0) + 1
                 rows.append({"risk": risk, "start": f.start, "end": f.end, "score": round(float(f.score), 4), "detector": f.detector})
-            content = [risk for risk in v.risks if not risk.startswith("pii.")]
-            illegal = bool(content) or v.error is not None
-            r.ann["action"] = v.action.value
-            r.ann["illegal"] = illegal
-            r.ann["risks"] = content
-            r.ann["pii"] = dict(sorted(pii.items())) if pii else {}
-            r.ann["findings"] = rows
+            risks = v.risks
+            content = [risk for risk in risks if not risk.startswith("pii.")] if risks else []
+            action = v.action
+            value = values.get(action)
+            if value is None:
+                value = values[action] = action.value
+            ann = r.ann
+            ann["action"] = value
+            ann["illegal"] = bool(content) or v.error is not None
+            ann["risks"] = content
+            ann["pii"] = dict(sorted(pii.items())) if pii else {}
+            ann["findings"] = rows
             if v.error:
-                r.ann["error"] = v.error
+                ann["error"] = v.error
                 r.reasons.append("check_error")
             if content:
                 r.reasons.extend(f"risk:{x}" for x in content)
