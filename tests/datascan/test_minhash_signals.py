@@ -452,3 +452,15 @@ def test_break_bit_is_what_splitlines_splits_on() -> None:
     breaks = np.flatnonzero(signals._combined_lut() >= signals._BREAK_BIT).tolist()
     assert breaks == [c for c in range(0x110000) if len(f"a{chr(c)}b".splitlines()) > 1]
     assert all(chr(c).isspace() for c in breaks)  # _line_stats relies on it
+
+
+@pytest.mark.parametrize("k", [2, 4, 64, 256])
+def test_power_of_two_sketch_is_its_definition(k: int) -> None:
+    """k = 2^b takes the shift path in `sketch`: the definition's values still."""
+    texts = ["", "abcdef", "a b c d e f g", "今天天气很好，我们去公园散步。" * 2, *(_random_texts(8, seed=31))]
+    h, doc = minhash.shingle_hashes(texts, 5, 42)
+    sig = minhash.sketch(h, doc, len(texts), k, 42)
+    for i, t in enumerate(texts):
+        want = _py_sketch(t, k=k)
+        if want is not None:
+            assert sig[i].tolist() == want, t

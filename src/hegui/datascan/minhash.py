@@ -147,6 +147,7 @@ def sketch(h: np.ndarray, doc: np.ndarray, nd: int, k: int, seed: int) -> np.nda
         return view
     salt = mix64(np.arange(2 * k, dtype=_U) + _U(seed & 0xFFFFFFFF) * _U(2 * k))
     k64 = _U(k)
+    shift = k.bit_length() - 1 if k & (k - 1) == 0 and 2 <= k <= 1 << 31 else 0  # k = 2^shift
 
     def place(x: np.ndarray, first: int, dk: np.ndarray) -> None:
         """Rounds first + 2i and first + 2i + 1 (those below k) from column i of x, one per
@@ -154,6 +155,21 @@ def sketch(h: np.ndarray, doc: np.ndarray, nd: int, k: int, seed: int) -> np.nda
         rounds = _U(first) if x.ndim == 1 else np.arange(first, first + 2 * x.shape[1], 2, dtype=_U)
         u = np.empty_like(x)  # scratch for both halves: the arithmetic in place
         bins = np.empty_like(x)
+        if shift:  # k = 2^b: the products are shifts, and both halves share x >> (32 - b)
+            t = np.right_shift(x, _U(32 - shift))
+            for r, high in ((rounds, True), (rounds + _U(1), False)):
+                if high:  # u·k = (x >> 32) << b: bin = x >> (64 - b), value = t without its low b bits
+                    np.right_shift(x, _U(64 - shift), out=bins)
+                    np.bitwise_and(t, _MASK32 ^ (k64 - _U(1)), out=u)
+                else:  # u·k = (x mod 2^32) << b: bin = t mod k, value = (x << b) mod 2^32
+                    np.bitwise_and(t, k64 - _U(1), out=bins)
+                    np.left_shift(x, _U(shift), out=u)
+                    u &= _MASK32
+                bins += dk
+                if x.ndim > 1 or r:  # round 0 adds nothing
+                    u |= r << _U(32)
+                np.minimum.at(sig, bins.ravel().view(np.int64), u.ravel())  # k even: every round < k
+            return
         for r, high in ((rounds, True), (rounds + _U(1), False)):
             if high:
                 np.right_shift(x, _U(32), out=u)
