@@ -175,6 +175,13 @@ def test_shard_counts_add_up_to_the_document_counts() -> None:
     assert merged.to_dict() == whole.to_dict()
     for k in SourceAgg._COUNTERS:  # the same key order: the report's order of ties
         assert list(getattr(merged, k)) == list(getattr(whole, k))
+    batched = SourceAgg()
+    for lo in range(0, 300, 64):
+        batched.add_many(anns[lo : lo + 64])
+    batched.add_many([])
+    assert batched.to_json() == whole.to_json()
+    for k in SourceAgg._COUNTERS:
+        assert list(getattr(batched, k)) == list(getattr(whole, k))
 
 
 _JSONL_EDGE = [

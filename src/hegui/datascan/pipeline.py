@@ -136,6 +136,33 @@ class SourceAgg:
         for k in a["flags"]:
             self.flags[k] += 1
 
+    def add_many(self, anns: list[dict[str, Any]]) -> None:
+        """`add` for each of ``anns`` in order (the same counts, keys in the same order), a pass
+        per field over the batch instead of a call per document."""
+        self.docs += len(anns)
+        self.bytes += sum([a["bytes"] for a in anns])
+        flags = [a["flags"] for a in anns]
+        self.empty += sum(["empty" in f for f in flags])
+        illegal = [a["illegal"] for a in anns]
+        self.illegal += sum(illegal)
+        self.errors += sum(["error" in a for a in anns])
+        self.dups += sum([a.get("dup_of") is not None for a in anns])
+        self.non_utf8 += sum(["encoding" in a for a in anns])
+        for a, bad in zip(anns, illegal, strict=True):
+            if a["auto_sample"]:
+                self.auto_n += 1
+                self.auto_ok += not bad
+        counts = self.pii
+        for a in anns:
+            pii = a["pii"]
+            if pii:
+                self.pii_docs += 1
+                for k, v in pii.items():
+                    counts[k] += v
+        self.risks.update([k for a in anns for k in a["risks"]])  # Counter.update on a list: C, in order
+        self.langs.update([a["lang"] for a in anns])
+        self.flags.update([k for f in flags for k in f])
+
     def merge(self, other: SourceAgg) -> None:
         """Add ``other``'s counts (documents that come after ours)."""
         for k in self._INTS:
@@ -195,6 +222,7 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
         for step in p.steps:
             step(batch)
         lines = []
+        anns: list[dict[str, Any]] = []
         for r in batch:
             doc = r.doc
             doc_id = doc.id
@@ -206,7 +234,7 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
             a["auto_sample"] = auto_all or auto_key(r.source, doc_id) < auto_below  # = in_auto_sample
             a["reasons"] = r.reasons
             lines.append(_dumps(a))
-            agg.add(a)
+            anns.append(a)
             bands.append(r.bands)
             if p.review_n:
                 k = review_key(r.source, doc_id)  # = sample_key(p.seed, "review", …)
@@ -226,6 +254,7 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
                     kept.write(_dumps(row))
         n_docs += len(batch)
         ann.write(b"".join(lines))
+        agg.add_many(anns)
         batch.clear()
 
     batch: list[Record] = []
