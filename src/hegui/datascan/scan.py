@@ -143,9 +143,6 @@ def assign_duplicates(ckpt: Checkpoints, shards: list[Shard]) -> list[dict[int, 
     return out
 
 
-_SourceAgg = SourceAgg  # the class moved to pipeline: workers count their shard
-
-
 def scan(
     paths: Sequence[str],
     out_dir: Path,
