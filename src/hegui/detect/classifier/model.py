@@ -146,12 +146,7 @@ class ClassifierModel:
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Calibrated scores: each head's threshold maps to 0.5 (see the module docstring)."""
-        p = self.probabilities(texts)
-        # `calibrate` with its threshold terms computed once (the same float32 operations).
-        t, one_minus_t = self._t
-        low = 0.5 * p / t
-        high = 0.5 + 0.5 * (p - t) / one_minus_t
-        return np.where(p < t, low, high)
+        return _calibrated(self.probabilities(texts), *self._t)  # threshold terms computed at load
 
     # -- files --------------------------------------------------------------------------------
 
@@ -205,6 +200,11 @@ class ClassifierModel:
 def calibrate(p: np.ndarray, thr: np.ndarray) -> np.ndarray:
     """Map probabilities so that per-head threshold ``thr`` → 0.5, monotone, 0 → 0 and 1 → 1."""
     t = np.clip(thr, 1e-6, 1 - 1e-6)
+    return _calibrated(p, t, 1 - t).astype(np.float32)
+
+
+def _calibrated(p: np.ndarray, t: np.ndarray, one_minus_t: np.ndarray) -> np.ndarray:
+    """`calibrate` given the clipped thresholds ``t`` and ``1 - t`` (the model computes them once)."""
     low = 0.5 * p / t
-    high = 0.5 + 0.5 * (p - t) / (1 - t)
-    return np.where(p < t, low, high).astype(np.float32)
+    high = 0.5 + 0.5 * (p - t) / one_minus_t
+    return np.where(p < t, low, high)
