@@ -244,25 +244,25 @@ class HyperscanMatcher:
             joined = "\n".join(texts)
         blens, clens = self._blens, self._clens
         starts = _starts(texts)
+
+        def put(pid: int, end: int) -> None:
+            """File a match ending at character ``end`` of the joined text under its text."""
+            start = end - clens[pid]
+            j = bisect_right(starts, start) - 1
+            base = starts[j]
+            out[j].append((pid, start - base, end - base))
+
         if self._wide is not None:
             data, hits = self._scan_wide(joined)
             # Outside the BMP, a character is two code units: the character offset of a unit offset
             # is the unit offset less the low surrogates before it (few, so found once and bisected).
             lows = None if not hits or len(data) == 2 * len(joined) else _low_surrogates(data)
             for pid, to in hits:
-                if (to - blens[pid]) & 1:
-                    continue
-                end = to >> 1 if lows is None else (to >> 1) - bisect_left(lows, to >> 1)
-                start = end - clens[pid]
-                j = bisect_right(starts, start) - 1
-                base = starts[j]
-                out[j].append((pid, start - base, end - base))
+                if not (to - blens[pid]) & 1:
+                    put(pid, to >> 1 if lows is None else (to >> 1) - bisect_left(lows, to >> 1))
         if self._narrow is not None:
             for pid, end in self._scan_narrow(ascii_bytes(joined) if narrow is None else narrow):
-                start = end - clens[pid]
-                j = bisect_right(starts, start) - 1
-                base = starts[j]
-                out[j].append((pid, start - base, end - base))
+                put(pid, end)
         return out
 
 
