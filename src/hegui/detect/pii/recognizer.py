@@ -59,12 +59,15 @@ class Pattern:
     """A named regular expression with the score a bare match gets before validation and context.
 
     If the regex has a group named ``v``, its span is the reported value (the rest is anchoring
-    context such as ``password=``).
+    context such as ``password=``). ``requires``: a substring every match contains; the base
+    `PatternRecognizer.analyze` does not search a text without it (one ``in`` test in place of a
+    regex pass; a hint only, since such a text has no match anyway).
     """
 
     name: str
     regex: str
     score: float
+    requires: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,8 @@ class PatternRecognizer:
             return []
         out: list[RecognizerResult] = []
         for pattern, rx in self._compiled:
+            if pattern.requires and pattern.requires not in text:
+                continue
             out.extend(self._scan(text, pattern, rx))
         return out
 

@@ -19,9 +19,6 @@ from hegui.detect.pii.recognizer import (
 _REST = r"(?:\d{8}|[ \-.]\d{4}[ \-.]\d{4}|\d{4}[ \-.]\d{4}|[ \-.]\d{8})" + NOT_DIGIT_AFTER
 
 
-_MOBILE_INTL = Pattern("mobile_intl", r"(?:\+86|\(\+?86\)|0086(?<!\d0086)|86(?<!\d86))[ \-]?1[3-9]\d" + _REST, 0.7)
-
-
 class MobileRecognizer(PatternRecognizer):
     """Mainland mobile numbers: allocated 1[3-9]x prefixes, optional +86/0086, 3-4-4 separators.
 
@@ -31,7 +28,13 @@ class MobileRecognizer(PatternRecognizer):
 
     name = "mobile"
     risk = "pii.mobile"
-    patterns = (Pattern("mobile", r"1(?<!\d1)[3-9]\d" + _REST, 0.7), _MOBILE_INTL)
+    patterns = (
+        Pattern("mobile", r"1(?<!\d1)[3-9]\d" + _REST, 0.7),
+        # Every prefix of the international pattern holds the ASCII "86" (+86, (86), 0086, 86): one
+        # substring test skips its regex on most texts with a mobile number.
+        Pattern("mobile_intl", r"(?:\+86|\(\+?86\)|0086(?<!\d0086)|86(?<!\d86))[ \-]?1[3-9]\d" + _REST, 0.7,
+                requires="86"),
+    )
     context_words = ("手机", "电话", "联系", "号码", "致电", "拨打", "微信", "mobile", "phone", "tel", "call")
     context_boost = 0.25
 
@@ -41,18 +44,6 @@ class MobileRecognizer(PatternRecognizer):
 
     def prefilter(self, text: str) -> bool:
         return self._quick.search(text) is not None
-
-    def analyze(self, text: str) -> list[RecognizerResult]:
-        if not text or not self.prefilter(text):
-            return []
-        out: list[RecognizerResult] = []
-        for pattern, rx in self._compiled:
-            # Every prefix of the international pattern holds the ASCII "86" (+86, (86), 0086, 86):
-            # one substring test skips its regex on most texts with a mobile number.
-            if pattern is _MOBILE_INTL and "86" not in text:
-                continue
-            out.extend(self._scan(text, pattern, rx))
-        return out
 
     def validate(self, value: str, pattern: Pattern) -> Check:
         if v.is_valid_mobile(value):
