@@ -43,14 +43,29 @@ class Pipeline:
 
 def sample_key(seed: int, salt: str, source: str, doc_id: str) -> int:
     """A keyed 64-bit hash: the document's place in a seeded random order (reproducible)."""
-    h = hashlib.blake2b(f"{seed}|{salt}|{source}|{doc_id}".encode("utf-8", "surrogatepass"), digest_size=8)
-    return int.from_bytes(h.digest(), "big")
+    return _finish_key(_key_prefix(seed, salt, source), doc_id)
+
+
+def _key_prefix(seed: int, salt: str, source: str) -> Any:
+    """The BLAKE2b state after ``"{seed}|{salt}|{source}|"``: `sample_key` hashes the document
+    id after it (the prefix ends in "|", so its encoding and the id's concatenate to the whole
+    string's)."""
+    return hashlib.blake2b(f"{seed}|{salt}|{source}|".encode("utf-8", "surrogatepass"), digest_size=8)
+
+
+def _finish_key(state: Any, doc_id: str) -> int:
+    state.update(doc_id.encode("utf-8", "surrogatepass"))
+    return int.from_bytes(state.digest(), "big")
+
+
+def _auto_below(p: Pipeline) -> int | None:
+    """Documents whose "auto" key is below this are in the automated check (None: every one)."""
+    return None if p.auto_fraction >= 1.0 else int(p.auto_fraction * 2**64)
 
 
 def in_auto_sample(p: Pipeline, source: str, doc_id: str) -> bool:
-    if p.auto_fraction >= 1.0:
-        return True
-    return sample_key(p.seed, "auto", source, doc_id) < int(p.auto_fraction * 2**64)
+    below = _auto_below(p)
+    return below is None or sample_key(p.seed, "auto", source, doc_id) < below
 
 
 class _SampleKeys:
@@ -64,12 +79,8 @@ class _SampleKeys:
     def __call__(self, source: str, doc_id: str) -> int:
         base = self._prefix.get(source)
         if base is None:
-            # the prefix ends in "|": its encoding and the id's concatenate to the whole string's
-            base = hashlib.blake2b(f"{self.seed}|{self.salt}|{source}|".encode("utf-8", "surrogatepass"), digest_size=8)
-            self._prefix[source] = base
-        h = base.copy()
-        h.update(doc_id.encode("utf-8", "surrogatepass"))
-        return int.from_bytes(h.digest(), "big")
+            base = self._prefix[source] = _key_prefix(self.seed, self.salt, source)
+        return _finish_key(base.copy(), doc_id)
 
 
 def _dumps(obj: Any) -> bytes:
@@ -92,7 +103,7 @@ def _loads(line: bytes) -> Any:
 class SourceAgg:
     """The report's counts for a set of documents (one shard, one source, the whole corpus).
 
-    Workers count their shard's annotations as they write them (`add`) and ship the counts in
+    Workers count their shard's annotations as they write them (`add_many`) and ship the counts in
     stats.json; the merge adds shards up in shard order (`merge`). Counters keep the order in which
     keys first appear (the report's tie order), and adding shards in order keeps it: a key first
     seen in shard i comes after every key of shards before i, in shard i's own order.
@@ -110,35 +121,9 @@ class SourceAgg:
         self.flags: Counter[str] = Counter()
         self.issues: Counter[str] = Counter()
 
-    def add(self, a: dict[str, Any]) -> None:
-        self.docs += 1
-        self.bytes += a["bytes"]
-        self.empty += "empty" in a["flags"]
-        self.illegal += a["illegal"]
-        self.errors += "error" in a
-        self.dups += a.get("dup_of") is not None
-        self.non_utf8 += "encoding" in a
-        if a["auto_sample"]:
-            self.auto_n += 1
-            self.auto_ok += not a["illegal"]
-        # Plain loops, not Counter.update: most documents have no risk, PII or flag, and
-        # update's own overhead (≈ 1 µs a call) was most of the aggregation. Same counts, same
-        # insertion order (the report's tie order).
-        pii = a["pii"]
-        if pii:
-            self.pii_docs += 1
-            counts = self.pii
-            for k, v in pii.items():
-                counts[k] += v
-        for k in a["risks"]:
-            self.risks[k] += 1
-        self.langs[a["lang"]] += 1
-        for k in a["flags"]:
-            self.flags[k] += 1
-
     def add_many(self, anns: list[dict[str, Any]]) -> None:
-        """`add` for each of ``anns`` in order (the same counts, keys in the same order), a pass
-        per field over the batch instead of a call per document."""
+        """Count ``anns`` in order (keys first seen in the order of the documents), a pass per
+        field over the batch instead of a call per document."""
         self.docs += len(anns)
         self.bytes += sum([a["bytes"] for a in anns])
         flags = [a["flags"] for a in anns]
@@ -212,8 +197,7 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
 
     review_key = _SampleKeys(p.seed, "review")
     auto_key = _SampleKeys(p.seed, "auto")
-    auto_all = p.auto_fraction >= 1.0
-    auto_below = int(p.auto_fraction * 2**64)
+    auto_below = _auto_below(p)
 
     def flush(batch: list[Record]) -> None:
         nonlocal n_docs, n_bytes
@@ -231,7 +215,7 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
             if doc.encoding != "utf-8":
                 a["encoding"] = doc.encoding
             a.update(r.ann)
-            a["auto_sample"] = auto_all or auto_key(r.source, doc_id) < auto_below  # = in_auto_sample
+            a["auto_sample"] = auto_below is None or auto_key(r.source, doc_id) < auto_below  # = in_auto_sample
             a["reasons"] = r.reasons
             lines.append(_dumps(a))
             anns.append(a)
