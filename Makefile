@@ -13,7 +13,8 @@ PG_HOST ?= 127.0.0.1
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# setup.py builds the C extension (src/hegui/_native.c) in place; a change to it reinstalls.
+$(STAMP): pyproject.toml setup.py src/hegui/_native.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel
 	$(PY) -m pip install -q -e '.[dev]'
@@ -43,11 +44,11 @@ lint: venv
 
 test: venv system-deps postgres
 	$(VENV)/bin/ruff check src tests bench scripts
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	HEGUI_REQUIRE_NATIVE=1 $(VENV)/bin/pytest -q -p no:cacheprovider
 
 run: venv
 	mkdir -p var
 	$(VENV)/bin/hegui serve --host $${HEGUI_HOST:-127.0.0.1} --port $${HEGUI_PORT:-8000}
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) var .pytest_cache .ruff_cache build dist src/*.egg-info src/hegui/*.so

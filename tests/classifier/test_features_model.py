@@ -107,6 +107,7 @@ def test_blocked_and_single_text_scoring_is_bit_identical(
     import hegui.detect.classifier.model as model_mod
     from hegui.detect.classifier.detector import default_model_path
 
+    monkeypatch.setenv("HEGUI_NATIVE", "0")  # these knobs belong to the numpy path
     monkeypatch.setattr(model_mod, "_BLOCK", block)
     monkeypatch.setattr(model_mod, "_ROW_SCALE_MIN", row_scale_min)
     model = ClassifierModel.load(default_model_path())

