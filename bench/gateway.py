@@ -239,13 +239,14 @@ def summary(lat: list[float], first: list[float], errors: int, wall: float, sent
 
 def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], per_client: int, warmup: int,
             rounds: int, waits: tuple[float, float], jitters: list[float],
-            keys: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+            keys: dict[str, str] | None = None, modes: tuple[str, ...] = ("plain", "ttft")) -> dict[str, dict[str, Any]]:
     """Every (mode, jitter, level) runs on all targets in interleaved rounds, so load from others
     on a shared machine falls on every target alike. ``waits``: the upstream's mean time to a whole
-    answer and to a stream's first token; ``keys``: the API key per target (default: the admin key)."""
+    answer and to a stream's first token; ``keys``: the API key per target (default: the admin key);
+    ``modes``: "plain" (non-streaming) and/or "ttft" (streaming)."""
     keys = keys or {}
     out: dict[str, dict[str, Any]] = {name: {} for name in targets}
-    for stream in (False, True):
+    for stream in [m == "ttft" for m in ("plain", "ttft") if m in modes]:
         for j in jitters:
             for c in levels:
                 acc: dict[str, dict[str, Any]] = {name: {"lat": [], "first": [], "errors": 0, "wall": 0.0, "cpu": 0.0,
@@ -357,6 +358,9 @@ def main() -> None:
     ap.add_argument("--user-key", action="store_true",
                     help="drive the gateways with a verified user's key (default policy; rate limit counted, "
                          "identity, usage and sanction duties) instead of the admin key")
+    ap.add_argument("--modes", default="plain,ttft",
+                    help="comma list: plain (non-streaming, whole answer) and/or ttft (streaming, first token); "
+                         "an A/B of the non-streaming path needs only plain, in half the time")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -417,7 +421,8 @@ def main() -> None:
                     if args.user_key else {})
             results["key"] = "user" if args.user_key else "admin"
             results.update(run_all(targets, pids, levels, args.per_client, args.warmup, args.rounds, (args.latency, args.prefill),
-                               [float(x) for x in args.jitter.split(",")], keys))
+                               [float(x) for x in args.jitter.split(",")], keys,
+                               tuple(m.strip() for m in args.modes.split(","))))
     finally:
         for p in reversed(procs):
             stop(p)
