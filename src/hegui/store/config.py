@@ -15,6 +15,11 @@ class StoreConfig(BaseModel):
     db_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # PostgreSQL connections per gateway process (as many again may overflow under load).
     pool_size: int = Field(default=10, ge=1)
+    # PostgreSQL: a pooled connection idle longer than this many seconds is pinged before use (a
+    # round trip); one used more recently is not. 0 pings on every checkout. After a server restart
+    # a connection the ping skipped fails on its first statement; the pool then replaces all of
+    # its connections, and the gateway's per-request transactions retry once on a fresh one.
+    pool_ping_idle_s: float = Field(default=1.0, ge=0)
     # Seconds a SQLite writer waits for the file lock before failing (closed).
     sqlite_busy_timeout_s: float = Field(default=10.0, gt=0)
     # Seconds a gateway process remembers a live API key instead of looking it up on every request.

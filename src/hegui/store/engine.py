@@ -7,6 +7,7 @@ PostgreSQL an optional schema isolates installations (and test runs) sharing one
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,10 +16,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hegui.store.config import StoreConfig
+
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
@@ -51,15 +54,72 @@ def make_engine(config: StoreConfig, var_dir: Path) -> Engine:
             cur.close()
 
         return engine
-    # A server connection can die (restart, failover): ping on checkout, so a request gets a live one.
-    kwargs.update(pool_size=config.pool_size, max_overflow=config.pool_size, pool_pre_ping=True)
+    # A server connection can die (restart, failover): ping on checkout, so a request gets a live
+    # one — but only a connection that has been idle a while (`_ping_if_idle`).
+    kwargs.update(pool_size=config.pool_size, max_overflow=config.pool_size,
+                  pool_pre_ping=config.pool_ping_idle_s <= 0)
     if config.db_schema:
         kwargs["connect_args"] = {"options": f"-csearch_path={config.db_schema}"}
     engine = create_engine(url, **kwargs)
+    if config.pool_ping_idle_s > 0:
+        _ping_if_idle(engine, config.pool_ping_idle_s)
     if config.db_schema:
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{config.db_schema}"'))
     return engine
+
+
+def _ping_if_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a pooled connection on checkout only when it was checked in more than ``idle_s`` ago.
+
+    Why: SQLAlchemy's ``pool_pre_ping`` is one round trip per checkout, and a gateway request
+    checks a connection out twice (the duties' transaction, the audit batch); from a worker thread
+    each round trip also waits for the interpreter lock while the event loop is busy. A connection
+    that was in use a moment ago is alive unless the server went away in that moment. If it did,
+    the first statement fails with a disconnect error, SQLAlchemy invalidates the whole pool (every
+    older connection is replaced at its next checkout), and `transact` retries such a transaction
+    once on a fresh connection; any other caller fails closed, as it would mid-restart anyway. A
+    failed ping raises `DisconnectionError`, on which the pool connects afresh (SQLAlchemy's
+    "pessimistic disconnect handling" recipe)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["hegui_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("hegui_idle_since")  # None: a new connection (or one just reconnected)
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as e:
+            if dialect.is_disconnect(e, dbapi_conn, None):
+                raise DisconnectionError() from e
+            raise
+
+
+def transact(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    """``fn(conn)`` in one transaction on ``engine``, committed; once more on a fresh connection if
+    the first try found its pooled connection dead before the commit (`_ping_if_idle` skips the
+    ping of recently used connections, so after a server restart that is where it shows).
+
+    Safe to repeat: nothing of a transaction that failed before COMMIT was written, and ``fn``
+    starts over from what the store holds. A failure of the COMMIT itself is not retried (it may
+    have been written); neither is any other error."""
+    for attempt in (0, 1):
+        with engine.connect() as conn:
+            try:
+                conn.begin()
+                out = fn(conn)
+            except DBAPIError as e:
+                if attempt == 0 and e.connection_invalidated:
+                    continue
+                raise
+            conn.commit()
+            return out
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
@@ -89,7 +149,6 @@ def sqlite_writer_lock(engine: object) -> threading.Lock | None:
         return _SQLITE_WRITERS.setdefault(engine, threading.Lock())
 
 
-T = TypeVar("T")
 
 
 def write_nowait(engine: Engine, fn: Callable[[Connection], T]) -> tuple[bool, T | None]:

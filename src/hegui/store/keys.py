@@ -126,13 +126,28 @@ def _hit_stmts(dialect: str) -> tuple[Any, Any]:
 _HIT = {d: _hit_stmts(d) for d in ("sqlite", "postgresql")}
 
 
+def count_statement(dialect: str) -> Any:
+    """The statement that counts one request of a key in a minute and returns the new count
+    (parameters ``key_id``, ``window``; ``dialect`` "postgresql" or "sqlite"), for callers that
+    embed it in a larger statement (the gateway's duties read, as a CTE on PostgreSQL). Whoever
+    runs it must call `counted` with the count it returned."""
+    return _HIT[dialect][0]
+
+
+def counted(conn: Connection, key_id: int, window: int, count: int) -> None:
+    """What follows a count in the caller's transaction: the first of a new minute forgets the
+    key's older windows (so the table holds at most two rows per key)."""
+    if count == 1:
+        conn.execute(_HIT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"][1],
+                     {"kid": key_id, "before": window - 1})
+
+
 def hit_on(conn: Connection, key_id: int, *, now: float | None = None) -> int:
     """`hit` inside the caller's transaction (the gateway folds it into the request's one transaction)."""
     window = int((now if now is not None else time.time()) // 60)
-    count_stmt, forget_stmt = _HIT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    count_stmt = _HIT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"][0]
     count = int(conn.execute(count_stmt, {"key_id": key_id, "window": window}).scalar_one())
-    if count == 1:  # first hit of a new minute: forget old windows of this key
-        conn.execute(forget_stmt, {"kid": key_id, "before": window - 1})
+    counted(conn, key_id, window, count)
     return count
 
 
