@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hegui.store.engine import serialized_writes, write_nowait
+from hegui.store.engine import serialized_writes, transact, write_nowait
 from hegui.store.models import AuditChainHead, AuditRecord
 
 GENESIS = "0" * 64
@@ -87,11 +88,12 @@ def append(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEn
 
     Core statements built once, on a plain connection rather than an ORM session: this runs for
     every gateway request (or every batch of them, see `AuditWriter`), and the ORM unit of work
-    cost several milliseconds for three rows."""
+    cost several milliseconds for three rows. Retried once on a fresh connection when the pooled
+    one turned out dead before the commit (`hegui.store.engine.transact`: nothing was written)."""
     if not entries:
         return []
-    with serialized_writes(factory), _engine(factory).begin() as conn:
-        return _append_on(conn, key, entries, keep_content)
+    with serialized_writes(factory):
+        return transact(_engine(factory), lambda conn: _append_tx(conn, key, entries, keep_content))
 
 
 def append_nowait(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEntry], *,
@@ -105,15 +107,14 @@ def append_nowait(factory: sessionmaker[Session], key: bytes, entries: Sequence[
     return out if done else None
 
 
-def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int]:
-    seq, prev = conn.execute(_LOCK_HEAD).one()
-    now = datetime.now(UTC)
-    rows: list[dict[str, object]] = []
-    out: list[int] = []
+def _rows(key: bytes, entries: Sequence[AuditEntry], keep_content: bool, seq: int, prev: str,
+          now: datetime) -> list[dict[str, Any]]:
+    """The rows that continue the chain after row ``seq`` whose hash is ``prev``."""
+    rows: list[dict[str, Any]] = []
     for e in entries:
         seq += 1
         content = e.content if keep_content else None
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "seq": seq, "ts": now, "request_id": e.request_id, "kind": e.kind,
             "user_pseudo": e.user_pseudo, "key_id": e.key_id, "route": e.route, "model": e.model[:128],
             "action": e.action, "risks": ",".join(e.risks), "status": e.status,
@@ -123,10 +124,61 @@ def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep
         h = row_hash(key, prev, values)
         rows.append({**values, "content": content, "prev_hash": prev, "row_hash": h})
         prev = h
-        out.append(seq)
+    return rows
+
+
+def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int]:
+    """The locking append: lock and read the head, insert the rows, move the head."""
+    seq, prev = conn.execute(_LOCK_HEAD).one()
+    rows = _rows(key, entries, keep_content, seq, prev, datetime.now(UTC))
     conn.execute(_INSERT, rows)
-    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
-    return out
+    conn.execute(_MOVE_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["row_hash"]})
+    if conn.dialect.name == "postgresql":
+        _HEADS[conn.engine] = (rows[-1]["seq"], rows[-1]["row_hash"])
+    return [r["seq"] for r in rows]
+
+
+# PostgreSQL: where this process last left the head, per engine. Only a guess (another process may
+# have appended since); `_APPEND_IF_HEAD` checks it in the same statement that uses it.
+_HEADS: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
+_COLS = ("seq", "ts", "request_id", "kind", "user_pseudo", "key_id", "route", "model", "action", "risks", "status",
+         "latency_ms", "detail", "content", "content_digest", "prev_hash", "row_hash")
+_PG_TYPES = ("bigint", "timestamptz", "text", "text", "text", "integer", "text", "text", "text", "text", "integer",
+             "double precision", "text", "text", "text", "text", "text")
+# One statement, one round trip: move the head from where this process left it, and insert the
+# rows only if that move happened (the CTE returns no row when the head is elsewhere). Under READ
+# COMMITTED a concurrent writer's head move makes this UPDATE wait for its row lock and then
+# re-check the condition on the new head, so two writers can never both extend the same head.
+# ``unnest`` of one array per column keeps the statement text the same for any batch size, so
+# psycopg prepares it once per connection.
+_APPEND_IF_HEAD = text(
+    "WITH moved AS (UPDATE audit_chain_head SET seq = :new_seq, last_hash = :new_hash"
+    " WHERE id = 1 AND seq = :old_seq AND last_hash = :old_hash RETURNING 1)"
+    f" INSERT INTO audit_records ({', '.join(_COLS)})"
+    f" SELECT r.* FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in zip(_COLS, _PG_TYPES, strict=True))})"
+    " AS r, moved")
+
+
+def _append_tx(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int]:
+    """`_append_on`, except that on PostgreSQL, when this process knows where it left the head, it
+    first tries `_APPEND_IF_HEAD`: one statement instead of three (lock, insert, move). The rows
+    are the same rows the locking path would write; only the head's row lock is taken by the
+    UPDATE of that statement instead of a separate one. If another writer moved the head since,
+    nothing is written and the locking path runs in the same transaction. (Timestamps are taken
+    before the statement rather than after the lock, so across processes ``ts`` may step back by
+    the time a statement takes; the chain is ordered by ``seq``, which stays exact.)"""
+    guess = _HEADS.get(conn.engine) if conn.dialect.name == "postgresql" else None
+    if guess is not None:
+        rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
+        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
+        params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
+        n = conn.execute(_APPEND_IF_HEAD, params).rowcount
+        if n == len(rows):
+            _HEADS[conn.engine] = (rows[-1]["seq"], rows[-1]["row_hash"])
+            return [r["seq"] for r in rows]
+        if n != 0:  # never expected; appending again could write the rows twice, so fail (closed)
+            raise RuntimeError(f"audit append: {n} of {len(rows)} rows reported written")
+    return _append_on(conn, key, entries, keep_content)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,99 @@
+"""The one-statement append on PostgreSQL (`chain._APPEND_IF_HEAD`): a process that knows where it
+left the head writes a batch in one statement; when another process moved the head meanwhile,
+that statement writes nothing and the locking append runs instead — the chain stays one chain,
+each row exactly once, identical to what the locking path alone writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select
+
+from hegui.audit import AuditEntry, append, verify
+from hegui.audit import chain as chain_mod
+from hegui.store import StoreConfig, make_engine, session_factory, upgrade
+from hegui.store.models import AuditRecord
+
+KEY = b"audit-pg-append-key"
+
+
+def _entries(req: str, n: int) -> list[AuditEntry]:
+    return [AuditEntry(request_id=req, kind=k, user_pseudo="p" * 16, route="/v1/chat/completions", model="m",
+                       action="allow", status=200, latency_ms=1.25 + i, key_id=None if i else 7,
+                       risks=["pii.mobile"] if i else [], content=None if i == 2 else f"{req} 内容 {i} <MOBILE>")
+            for i, k in enumerate(("input", "output", "request")[:n])]
+
+
+def _statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(_c: Any, _cur: Any, stmt: str, *_a: Any) -> None:
+        seen.append(stmt.split()[0] + (" moved" if "moved" in stmt else ""))
+
+    return seen
+
+
+@pytest.fixture
+def pg(store_config: StoreConfig) -> StoreConfig:
+    if not store_config.url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    return store_config
+
+
+def test_two_processes_interleaved_keep_one_chain(pg: StoreConfig, tmp_path: Path) -> None:
+    a, b = make_engine(pg, tmp_path), make_engine(pg, tmp_path)  # two processes' engines
+    upgrade(a)
+    fa, fb = session_factory(a), session_factory(b)
+    sa, sb = _statements(a), _statements(b)
+    got: list[tuple[str, list[int]]] = []
+    for i, (f, n) in enumerate([(fa, 3), (fa, 1), (fa, 2), (fb, 3), (fa, 3), (fa, 2), (fb, 1), (fb, 2), (fa, 1)]):
+        got.append((f"r{i}", append(f, KEY, _entries(f"r{i}", n), keep_content=i % 2 == 0)))
+    flat = [s for _, seqs in got for s in seqs]
+    assert flat == list(range(1, len(flat) + 1))
+    res = verify(fa, KEY)
+    assert res.ok and res.rows == len(flat), res.problems
+    with fa() as s:
+        rows = {r.seq: r for r in s.execute(select(AuditRecord)).scalars()}
+    for i, (req, seqs) in enumerate(got):
+        want = _entries(req, len(seqs))
+        for q, e in zip(seqs, want, strict=True):
+            r = rows[q]
+            assert (r.request_id, r.kind, r.key_id, r.risks, r.latency_ms) == (e.request_id, e.kind, e.key_id,
+                                                                                ",".join(e.risks), e.latency_ms)
+            assert r.content == (e.content if i % 2 == 0 else None)
+    # a: first append locks (no guess yet), then one statement each while the head stays where a
+    # left it; after b's appends, a's guess is stale: nothing written, the locking path follows.
+    assert sa[:3] == ["UPDATE", "INSERT", "UPDATE"] and sa[3:5] == ["WITH moved", "WITH moved"]
+    assert sa[5:9] == ["WITH moved", "UPDATE", "INSERT", "UPDATE"]  # after b's first append
+    assert sb[:3] == ["UPDATE", "INSERT", "UPDATE"]  # b's first: no guess
+    a.dispose()
+    b.dispose()
+
+
+def test_statement_reporting_partial_write_fails_closed(pg: StoreConfig, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(pg, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    append(f, KEY, _entries("r0", 1), keep_content=True)
+
+    class Odd:
+        rowcount = 1
+
+    real = chain_mod._append_tx
+
+    def odd_tx(conn: Any, *a: Any) -> Any:
+        real_execute = conn.execute
+        conn.execute = lambda stmt, *p: Odd() if stmt is chain_mod._APPEND_IF_HEAD else real_execute(stmt, *p)
+        return real(conn, *a)
+
+    monkeypatch.setattr(chain_mod, "_append_tx", odd_tx)
+    with pytest.raises(RuntimeError, match="reported written"):
+        append(f, KEY, _entries("r1", 3), keep_content=True)
+    monkeypatch.undo()
+    assert append(f, KEY, _entries("r2", 2), keep_content=True) == [2, 3]  # nothing of r1 was kept
+    assert verify(f, KEY).ok
+    engine.dispose()
