@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import String, and_, bindparam, cast, func, select
+from sqlalchemy import Connection, String, and_, bindparam, cast, func, select, true
 
 from hegui.complaints.service import StoreSource
 from hegui.detect.blocklist import BlocklistDetector
@@ -34,7 +34,7 @@ from hegui.identity.service import IdentityView
 from hegui.notices import texts
 from hegui.policy import Action, Duties
 from hegui.store import keys as keystore
-from hegui.store.engine import serialized_writes
+from hegui.store.engine import serialized_writes, transact
 from hegui.store.keys import KeyInfo
 from hegui.store.models import RateWindow
 from hegui.usage import service as usage
@@ -80,13 +80,19 @@ async def _store(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise store_failed() from e
 
 
-def _read_stmt(dialect: str) -> Any:
+def _read_stmt(dialect: str, *, counting: bool = False) -> Any:
     """One statement for everything the duties read about a user: standing, identity, whether the
     disclosure was shown, and the key's requests this minute (left joins from the account, so a
     missing row reads as NULLs). Built once per dialect; on PostgreSQL it also turns off the wait
     for the WAL flush at commit for this transaction (``set_config(…, true)`` is ``SET LOCAL``):
     counters and this minute's rate window need not survive a server crash, and it saves a
-    statement. The audit rows, written by their own transactions, still wait for it."""
+    statement. The audit rows, written by their own transactions, still wait for it.
+
+    ``counting`` (PostgreSQL only): the statement also counts the request against the key's rate
+    limit — the rate-window upsert as a data-modifying CTE whose RETURNING gives ``rate_count`` —
+    so the count and the read are one round trip instead of two. The read's snapshot is taken at
+    the statement's start, as the separate read's was right after the count; the upsert itself
+    counts on the latest row under its row lock, exactly as the separate statement did."""
     from hegui.enforcement.models import Standing
     from hegui.identity.models import Identity
     from hegui.usage.models import UsageSession
@@ -95,20 +101,28 @@ def _read_stmt(dialect: str) -> Any:
     acct = select(cast(bindparam("a"), String(64)).label("a")).subquery("x")
     cols: list[Any] = [st.c[c].label(f"st_{c}") for c in _STANDING_COLS]
     cols += [ide.c[c].label(f"id_{c}") for c in _IDENTITY_COLS]
-    cols += [us.c.notice_shown_at.label("notice_shown_at"), rw.c.count.label("rate_count")]
+    cols.append(us.c.notice_shown_at.label("notice_shown_at"))
+    joined = (acct.outerjoin(st, st.c.account == acct.c.a).outerjoin(ide, ide.c.account == acct.c.a)
+              .outerjoin(us, us.c.account == acct.c.a))
+    if counting:
+        if dialect != "postgresql":
+            raise ValueError("the counting read is PostgreSQL's (SQLite has no data-modifying CTEs)")
+        hit = keystore.count_statement(dialect).cte("hit")
+        cols.append(hit.c.count.label("rate_count"))
+        joined = joined.join(hit, true())
+    else:
+        cols.append(rw.c.count.label("rate_count"))
+        joined = joined.outerjoin(rw, and_(rw.c.key_id == bindparam("key_id"), rw.c.window == bindparam("window")))
     if dialect == "postgresql":
         cols.append(func.set_config("synchronous_commit", "off", True).label("async_commit"))
-    return select(*cols).select_from(
-        acct.outerjoin(st, st.c.account == acct.c.a).outerjoin(ide, ide.c.account == acct.c.a)
-        .outerjoin(us, us.c.account == acct.c.a)
-        .outerjoin(rw, and_(rw.c.key_id == bindparam("k"), rw.c.window == bindparam("m"))))
+    return select(*cols).select_from(joined)
 
 
 _STANDING_COLS = ("account", "status", "suspended_until", "reason", "strikes_total", "consecutive", "day",
                   "day_strikes", "suspensions", "warnings")
 _IDENTITY_COLS = ("account", "id_hash", "id_last4", "id_verified", "mobile_hash", "mobile_last4", "mobile_verified",
                   "minor_until", "age_known", "method")
-_READS: dict[str, Any] = {}
+_READS: dict[tuple[str, bool], Any] = {}  # (dialect, counting) → statement, built on first use
 
 
 def _row_part(row: Any, prefix: str, cols: tuple[str, ...]) -> Any:
@@ -147,42 +161,56 @@ def admit(state: GatewayState, account: str, key: KeyInfo, rate_limit: int | Non
 
     Core statements built once, not ORM sessions: these were three or four transactions per
     request through the ORM, the largest CPU cost of a user's request after the Guard checks."""
-    s, svc = state.settings, services_of(state)
     now = time.time() if now is None else now
+    with serialized_writes(state.factory):
+        return transact(state.engine, lambda conn: _admit_on(conn, state, account, key, rate_limit, now))
+
+
+def _admit_on(conn: Connection, state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
+              now: float) -> Admission:
+    """`admit`'s statements, inside its transaction. On PostgreSQL, with a rate limit, the count is
+    part of the read (`_read_stmt` ``counting``): on a refusal the read's columns are simply not
+    used, so the request gets what the separate count's early return gave it."""
+    s, svc = state.settings, services_of(state)
     minute = int(now // 60)
-    with serialized_writes(state.factory), state.engine.begin() as conn:
-        dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-        count: int | None = None
-        if rate_limit is not None:
-            count = keystore.hit_on(conn, key.id, now=now)
-            if count > rate_limit:
-                return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
-        read = _READS.get(dialect)
-        if read is None:
-            read = _READS[dialect] = _read_stmt(dialect)
-        row = conn.execute(read, {"a": account, "k": key.id, "m": minute}).one()
-        view = identity.view_of(_row_part(row, "id_", _IDENTITY_COLS), s.identity, dt.date.today())
-        adm = Admission(standing=enforcement.standing_json(_row_part(row, "st_", _STANDING_COLS)), identity=view,
-                        minute=minute, minute_requests=count if count is not None else int(row.rate_count or 0),
-                        notice_shown=row.notice_shown_at is not None)
-        if s.enforcement.enabled and (err := enforcement.refusal_for(adm.standing)) is not None:
-            adm.refusal = err
-            return adm
-        if not view.verified and svc.unverified == "refuse":
-            adm.refusal = real_name_required()
-            return adm
-        cap = s.identity.unverified_daily_requests if (not view.verified and svc.unverified == "limit") else None
-        remind = svc.duties.anti_addiction_scope == "all" or view.minor
-        # With count_scope "limited", a user no limit or reminder applies to is not counted (less
-        # work per request), except once for the disclosure.
-        needed = (s.usage.count_scope == "all" or view.minor or remind or cap is not None
-                  or (s.notices.once_in_chat and not adm.notice_shown))
-        if s.usage.enabled and needed:
-            try:
-                adm.usage = usage.record_on(conn, s.usage, account, minor=view.minor, remind=remind,
-                                            daily_request_cap=cap, want_notice=s.notices.once_in_chat)
-            except GatewayError as e:  # nothing was counted; the rate window still is
-                adm.refusal = e
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    count: int | None = None
+    if rate_limit is not None and dialect == "sqlite":
+        count = keystore.hit_on(conn, key.id, now=now)
+        if count > rate_limit:
+            return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
+    counting = rate_limit is not None and dialect == "postgresql"
+    read = _READS.get((dialect, counting))
+    if read is None:
+        read = _READS[dialect, counting] = _read_stmt(dialect, counting=counting)
+    row = conn.execute(read, {"a": account, "key_id": key.id, "window": minute}).one()
+    if counting and rate_limit is not None:
+        count = int(row.rate_count)
+        keystore.counted(conn, key.id, minute, count)
+        if count > rate_limit:
+            return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
+    view = identity.view_of(_row_part(row, "id_", _IDENTITY_COLS), s.identity, dt.date.today())
+    adm = Admission(standing=enforcement.standing_json(_row_part(row, "st_", _STANDING_COLS)), identity=view,
+                    minute=minute, minute_requests=count if count is not None else int(row.rate_count or 0),
+                    notice_shown=row.notice_shown_at is not None)
+    if s.enforcement.enabled and (err := enforcement.refusal_for(adm.standing)) is not None:
+        adm.refusal = err
+        return adm
+    if not view.verified and svc.unverified == "refuse":
+        adm.refusal = real_name_required()
+        return adm
+    cap = s.identity.unverified_daily_requests if (not view.verified and svc.unverified == "limit") else None
+    remind = svc.duties.anti_addiction_scope == "all" or view.minor
+    # With count_scope "limited", a user no limit or reminder applies to is not counted (less
+    # work per request), except once for the disclosure.
+    needed = (s.usage.count_scope == "all" or view.minor or remind or cap is not None
+              or (s.notices.once_in_chat and not adm.notice_shown))
+    if s.usage.enabled and needed:
+        try:
+            adm.usage = usage.record_on(conn, s.usage, account, minor=view.minor, remind=remind,
+                                        daily_request_cap=cap, want_notice=s.notices.once_in_chat)
+        except GatewayError as e:  # nothing was counted; the rate window still is
+            adm.refusal = e
     return adm
 
 
