@@ -1,12 +1,13 @@
 /* hegui._native: compiled inner loops, each the exact twin of a numpy reference in the package.
  *
  * Why C: the risk classifier's featurisation (hash every character 1..3-gram, drop duplicates,
- * gather and sum weight rows) was a third of a corpus shard's CPU time after every numpy trick
- * (see BENCHMARKS.md). Here one pass per text does it with no temporaries. The module is
- * optional: when it did not build, `hegui.detect.classifier.model` runs its numpy path, which
- * gives the same bits (tests compare the two on random and edge-case text).
+ * gather and sum weight rows) was a third of a corpus shard's CPU time after every numpy trick,
+ * and the MinHash sketch another tenth (see BENCHMARKS.md). Here one pass per text does each,
+ * with no temporaries. The module is optional: when it did not build, `hegui.native.get()` is
+ * None and the callers run their numpy paths, which give the same bits (tests compare the two on
+ * random and edge-case text).
  *
- * Bit-identity with numpy: the hash is the same uint64 arithmetic (wrapping), the row scale is
+ * ngram_logits, bit-identity with numpy: the hash is the same uint64 arithmetic (wrapping), the row scale is
  * float32(1 / sqrt(count)) computed in double, each weight is multiplied by it in float32, and the
  * products are summed in float32 over the buckets in ascending order as `np.add.reduceat` sums a
  * segment (its first row, plus numpy's pairwise sum of the others); the bias is added last. The
@@ -105,6 +106,41 @@ typedef struct {
     Py_ssize_t len;
 } text_view;
 
+/* Each text's storage (kind, data, length), checking that every item is a str; the longest length
+ * in *longest. The sequence keeps the texts alive, and str is immutable, so the views stay valid
+ * while the GIL is released. */
+static int text_views(PyObject *seq, Py_ssize_t n, text_view *views, Py_ssize_t *longest, const char *fn) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyUnicode_Check(t)) {
+            PyErr_Format(PyExc_TypeError, "%s: texts[%zd] is %.100s, not str", fn, i, Py_TYPE(t)->tp_name);
+            return -1;
+        }
+        if (PyUnicode_READY(t) < 0) return -1;
+        views[i].kind = PyUnicode_KIND(t);
+        views[i].data = PyUnicode_DATA(t);
+        views[i].len = PyUnicode_GET_LENGTH(t);
+        if (views[i].len > *longest) *longest = views[i].len;
+    }
+    return 0;
+}
+
+/* A text's code points, whatever the str's storage width (a lone surrogate is one, as numpy's
+ * utf-32 "surrogatepass" view gives it). */
+static void read_codepoints(const text_view *v, uint64_t *cps) {
+    Py_ssize_t len = v->len;
+    switch (v->kind) {
+    case PyUnicode_1BYTE_KIND:
+        for (Py_ssize_t p = 0; p < len; p++) cps[p] = ((const Py_UCS1 *)v->data)[p];
+        break;
+    case PyUnicode_2BYTE_KIND:
+        for (Py_ssize_t p = 0; p < len; p++) cps[p] = ((const Py_UCS2 *)v->data)[p];
+        break;
+    default:
+        for (Py_ssize_t p = 0; p < len; p++) cps[p] = ((const Py_UCS4 *)v->data)[p];
+    }
+}
+
 PyDoc_STRVAR(ngram_logits_doc,
 "ngram_logits(texts, rows, heads, n_min, n_max, bits, out)\n\n"
 "Add each text's hashed character n-gram score to its row of ``out``.\n\n"
@@ -114,6 +150,7 @@ PyDoc_STRVAR(ngram_logits_doc,
 "Returns the number of unique features of each text as a list of ints.");
 
 static PyObject *ngram_logits(PyObject *self, PyObject *args) {
+    (void)self;
     PyObject *texts_obj;
     Py_buffer rows, out;
     int heads, n_min, n_max, bits;
@@ -152,18 +189,7 @@ static PyObject *ngram_logits(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_ssize_t longest = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
-        if (!PyUnicode_Check(t)) {
-            PyErr_Format(PyExc_TypeError, "ngram_logits: texts[%zd] is %.100s, not str", i, Py_TYPE(t)->tp_name);
-            goto done;
-        }
-        if (PyUnicode_READY(t) < 0) goto done;
-        views[i].kind = PyUnicode_KIND(t);
-        views[i].data = PyUnicode_DATA(t);
-        views[i].len = PyUnicode_GET_LENGTH(t);
-        if (views[i].len > longest) longest = views[i].len;
-    }
+    if (text_views(seq, n, views, &longest, "ngram_logits") < 0) goto done;
     Py_ssize_t cap = longest * (n_max - n_min + 1);
     keys = PyMem_Malloc((cap ? cap : 1) * sizeof(uint32_t));
     cps = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
@@ -186,17 +212,7 @@ static PyObject *ngram_logits(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_ssize_t len = views[i].len;
-        const void *data = views[i].data;
-        switch (views[i].kind) { /* code points, whatever the str's storage width */
-        case PyUnicode_1BYTE_KIND:
-            for (Py_ssize_t p = 0; p < len; p++) cps[p] = ((const Py_UCS1 *)data)[p];
-            break;
-        case PyUnicode_2BYTE_KIND:
-            for (Py_ssize_t p = 0; p < len; p++) cps[p] = ((const Py_UCS2 *)data)[p];
-            break;
-        default:
-            for (Py_ssize_t p = 0; p < len; p++) cps[p] = ((const Py_UCS4 *)data)[p];
-        }
+        read_codepoints(&views[i], cps);
         Py_ssize_t m = 0; /* unique buckets of this text, in keys[0..m) */
         for (Py_ssize_t p = 0; p < len; p++) {
             uint64_t poly = 0;
@@ -271,13 +287,163 @@ done:
     return counts;
 }
 
+/* ---- MinHash band keys (the twin of hegui.datascan.minhash: shingle_hashes, sketch, band_keys) ---- */
+
+#define ODD 0x9E3779B97F4A7C15ULL
+#define MASK32 0xFFFFFFFFULL
+#define EMPTY 0xFFFFFFFFFFFFFFFFULL
+
+static inline uint64_t splitmix(uint64_t x) { /* minhash.mix64 */
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* One round's bin and value from a 32-bit half u: bin u*k >> 32, value u*k mod 2^32 under the round. */
+static inline void place(uint64_t *sig, uint64_t u, uint64_t k, uint64_t round, Py_ssize_t *filled) {
+    uint64_t prod = u * k;
+    uint64_t bin = prod >> 32, val = (prod & MASK32) | (round << 32);
+    if (val < sig[bin]) {
+        if (sig[bin] == EMPTY) (*filled)++;
+        sig[bin] = val;
+    }
+}
+
+PyDoc_STRVAR(minhash_bands_doc,
+"minhash_bands(texts, solid, n, seed, k, salt, bands, rows, out) -> list[bool]\n\n"
+"Each text's LSH band keys, as `MinHashStep` computes them in numpy: character n-grams of the\n"
+"text without whitespace (``solid``: one byte per code point, non-zero where it is not a space),\n"
+"hashed as `minhash.hash_columns`, the ``k``-bin fast similarity sketch (``salt``: the 2k uint64\n"
+"salts of `minhash.sketch`) and `minhash.band_keys`. ``out``: a writable uint64 buffer of\n"
+"len(texts) * bands. Returns whether each text has an n-gram (only those rows are written).");
+
+static PyObject *minhash_bands(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *texts_obj;
+    Py_buffer solid, salt, out;
+    int n, k, bands, rows;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "Oy*iKiy*iiw*", &texts_obj, &solid, &n, &seed, &k, &salt, &bands, &rows, &out)) return NULL;
+    PyObject *seq = NULL, *result = NULL;
+    text_view *views = NULL;
+    uint64_t *cps = NULL, *grams = NULL, *sig = NULL;
+    char *has = NULL;
+
+    if (n < 1 || k < 1 || bands < 1 || rows < 1 || (Py_ssize_t)bands * rows > k) {
+        PyErr_SetString(PyExc_ValueError, "minhash_bands: n-gram size, bins, bands or rows out of range");
+        goto done;
+    }
+    if (solid.len != 0x110000 || salt.len != 2 * (Py_ssize_t)k * (Py_ssize_t)sizeof(uint64_t)) {
+        PyErr_SetString(PyExc_ValueError, "minhash_bands: solid must have 0x110000 bytes and salt 2k uint64");
+        goto done;
+    }
+    seq = PySequence_Fast(texts_obj, "minhash_bands: texts must be a sequence of str");
+    if (seq == NULL) goto done;
+    Py_ssize_t nd = PySequence_Fast_GET_SIZE(seq);
+    if (out.len != nd * bands * (Py_ssize_t)sizeof(uint64_t)) {
+        PyErr_SetString(PyExc_ValueError, "minhash_bands: out must hold len(texts) * bands uint64");
+        goto done;
+    }
+    Py_ssize_t longest = 0;
+    views = PyMem_Calloc(nd ? nd : 1, sizeof(text_view));
+    has = PyMem_Calloc(nd ? nd : 1, 1);
+    if (views == NULL || has == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (text_views(seq, nd, views, &longest, "minhash_bands") < 0) goto done;
+    cps = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
+    grams = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
+    sig = PyMem_Malloc((size_t)k * sizeof(uint64_t));
+    if (cps == NULL || grams == NULL || sig == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const unsigned char *is_solid = (const unsigned char *)solid.buf;
+    const uint64_t *salts = (const uint64_t *)salt.buf;
+    uint64_t *o = (uint64_t *)out.buf;
+    uint64_t h0 = splitmix(seed + ODD), k64 = (uint64_t)k;
+
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        Py_ssize_t len = views[i].len, m = 0;
+        read_codepoints(&views[i], cps);
+        for (Py_ssize_t p = 0; p < len; p++) /* whitespace removed */
+            if (is_solid[cps[p]]) cps[m++] = cps[p];
+        Py_ssize_t ng = m - n + 1;
+        if (ng <= 0) continue;
+        has[i] = 1;
+        for (Py_ssize_t p = 0; p < ng; p++) { /* hash_columns: three code points of 21 bits a step */
+            uint64_t h = h0;
+            for (int g = 0; g < n; g += 3) {
+                uint64_t packed = cps[p + g];
+                for (int c = g + 1; c < g + 3 && c < n; c++) packed = (packed << 21) | cps[p + c];
+                h = splitmix(packed + h);
+            }
+            grams[p] = h;
+        }
+        /* Rounds r < k two at a time (one 64-bit hash, one round per half), stopping once every
+         * bin holds a value: later rounds only bring larger values, so the sketch is that of all
+         * rounds (as in numpy, which stops at other points). */
+        for (int b = 0; b < k; b++) sig[b] = EMPTY;
+        Py_ssize_t filled = 0;
+        for (int r = 0; r < k && filled < k; r += 2) {
+            uint64_t s = salts[r / 2];
+            int second = r + 1 < k;
+            for (Py_ssize_t p = 0; p < ng; p++) {
+                uint64_t x = r ? splitmix(grams[p] ^ s) : grams[p];
+                place(sig, x >> 32, k64, (uint64_t)r, &filled);
+                if (second) place(sig, x & MASK32, k64, (uint64_t)r + 1, &filled);
+            }
+        }
+        for (int j = 0; j < k && filled < k; j++) { /* round k + j: every n-gram to bin j */
+            if (sig[j] != EMPTY) continue;
+            uint64_t best = EMPTY, hi = (uint64_t)(k + j) << 32;
+            for (Py_ssize_t p = 0; p < ng; p++) {
+                uint64_t v = (splitmix(grams[p] ^ salts[k + j]) & MASK32) | hi;
+                if (v < best) best = v;
+            }
+            sig[j] = best;
+        }
+        for (int b = 0; b < bands; b++) { /* band_keys */
+            uint64_t h = splitmix((uint64_t)b + ODD);
+            for (int j = 0; j < rows; j++) h = splitmix(h * ODD + sig[b * rows + j]);
+            o[i * bands + b] = h;
+        }
+    }
+    Py_END_ALLOW_THREADS
+
+    result = PyList_New(nd);
+    if (result == NULL) goto done;
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        PyObject *v = has[i] ? Py_True : Py_False;
+        Py_INCREF(v);
+        PyList_SET_ITEM(result, i, v);
+    }
+
+done:
+    PyMem_Free(views);
+    PyMem_Free(has);
+    PyMem_Free(cps);
+    PyMem_Free(grams);
+    PyMem_Free(sig);
+    Py_XDECREF(seq);
+    PyBuffer_Release(&solid);
+    PyBuffer_Release(&salt);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"ngram_logits", ngram_logits, METH_VARARGS, ngram_logits_doc},
+    {"minhash_bands", minhash_bands, METH_VARARGS, minhash_bands_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "hegui._native", "Compiled twins of hegui's hottest numpy loops.", -1, methods,
+    PyModuleDef_HEAD_INIT, "hegui._native", "Compiled twins of hegui's hottest numpy loops.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pytest
 
-import hegui.detect.classifier.model as model_mod
+from hegui import native
 from hegui.detect.classifier.detector import default_model_path
 from hegui.detect.classifier.features import FeatureSpec
 from hegui.detect.classifier.model import ClassifierModel, Head
@@ -29,14 +29,14 @@ def test_extension_is_built_where_required() -> None:
     # install (setup.py), not silently replaced by the numpy path.
     import hegui._native  # noqa: F401  (ImportError fails the test)
 
-    assert model_mod.native_enabled()
+    assert native.get() is not None
 
 
 def _both(model: ClassifierModel, texts: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray]:
     monkeypatch.setenv("HEGUI_NATIVE", "0")
     ref = model.probabilities(texts)
     monkeypatch.setenv("HEGUI_NATIVE", "1")
-    assert model_mod.native_enabled()
+    assert native.get() is not None
     return ref, model.probabilities(texts)
 
 
@@ -86,12 +86,13 @@ def test_largest_table_the_c_path_takes(monkeypatch: pytest.MonkeyPatch) -> None
 def test_tables_over_the_bitmap_limit_take_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = FeatureSpec(1, 2, 1 << 25)
     model = ClassifierModel(spec, [Head("h", "R")], np.zeros((spec.n_buckets, 1), np.float32), np.zeros(1, np.float32))
-    monkeypatch.setattr(model_mod, "_native", None)  # would raise if it were called
+    monkeypatch.setattr(native, "_native", None)  # a table this size would raise in the C path
     assert np.all(model.probabilities(["你好", ""]) == np.float32(0.5))
 
 
 def test_feature_counts_are_hashed_ngrams_sizes() -> None:
     import hegui._native as nat
+
     from hegui.detect.classifier.features import hashed_ngrams
 
     model = ClassifierModel.load(default_model_path())

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
 from hegui.datascan import minhash
 from hegui.datascan.readers import Document
 from hegui.datascan.signals import analyse_batch
@@ -168,7 +166,7 @@ class SignalsStep:
 class MinHashStep:
     """MinHash over character n-gram shingles (whitespace removed), cut into LSH band keys.
 
-    The sketch is computed for the whole batch in numpy (`hegui.datascan.minhash`: fast
+    The sketch is computed for the whole batch (`hegui.datascan.minhash`, in C or numpy: fast
     similarity sketching, whose per-bin agreement is the Jaccard similarity, as with classic
     MinHash). 12 bands of 10 rows: documents with a shingle Jaccard similarity of about 0.8 or
     more share a band key with high probability (0.93 at 0.85), pairs at 0.5 only 1 % of the
@@ -192,21 +190,9 @@ class MinHashStep:
         self(_warm_batch())
 
     def __call__(self, records: list[Record]) -> None:
-        for r in records:
-            r.bands = []
-        if not records:
-            return
-        h, doc = minhash.shingle_hashes([r.doc.text for r in records], self.ngram, self.seed)
-        if not len(h):
-            return
-        sig = minhash.sketch(h, doc, len(records), self.num_perm, self.seed)
-        # texts with at least one n-gram get band keys (doc is in text order: a search per text,
-        # not an assignment per n-gram)
-        at = np.searchsorted(doc, np.arange(len(records) + 1))
-        has = at[1:] > at[:-1]
-        keys = minhash.band_keys(sig[has], self.bands_n, self.rows).tolist()
-        for i, k in zip(np.flatnonzero(has).tolist(), keys, strict=True):
-            records[i].bands = k
+        keys = minhash.text_band_keys([r.doc.text for r in records], self.ngram, self.seed, self.num_perm, self.bands_n, self.rows)
+        for r, k in zip(records, keys, strict=True):
+            r.bands = k
 
 
 def default_steps(settings: Any | None = None) -> list[Step]:
