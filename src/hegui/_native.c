@@ -17,6 +17,8 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MUL 1000003ULL
 #define MIX1 0xFF51AFD7ED558CCDULL
@@ -436,9 +438,192 @@ done:
     return result;
 }
 
+/* ---- Language and quality counts (the twin of hegui.datascan.signals.analyse_batch's numpy part) ---- */
+
+enum { SIG_S0, SIG_S1, SIG_SYMBOLS, SIG_DIGITS, SIG_NONSPACE, SIG_SCRIPT0, SIG_NLINES = SIG_SCRIPT0 + 6, SIG_LINE_CHARS,
+       SIG_MAYBE_DUP, SIG_REP_COVERED, SIG_REP_LEN, SIG_COLUMNS };
+#define LUT_SYM 1
+#define LUT_DIGIT 2
+#define LUT_SPACE 4
+#define LUT_BREAK 64
+
+/* A hash of a run of code points, for finding candidates only: every use compares the code points
+ * (or leaves the comparison to Python) when two hashes are equal. */
+static inline uint64_t hash_span(const uint64_t *cps, Py_ssize_t len) {
+    uint64_t h = (uint64_t)len;
+    for (Py_ssize_t j = 0; j < len; j++) h = (h + cps[j]) * ODD;
+    return splitmix(h);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Characters of s (length len) covered by an n-gram at a multiple of n/2 equal to an earlier one:
+ * `signals._repeated_ngram_ratio`'s numerator, exactly (equal hashes are compared code point by
+ * code point). ``table`` has ``tsize`` (a power of two, > 2x the grams) slots of gram index + 1. */
+static Py_ssize_t repeated_cover(const uint64_t *s, Py_ssize_t len, int n, unsigned char *covered, uint64_t *hashes,
+                                 Py_ssize_t *table, Py_ssize_t tsize) {
+    int step = n / 2;
+    Py_ssize_t m = (len - n) / step + 1, count = 0;
+    memset(covered, 0, (size_t)len);
+    memset(table, 0, (size_t)tsize * sizeof(Py_ssize_t));
+    for (Py_ssize_t g = 0; g < m; g++) {
+        const uint64_t *gram = s + g * step;
+        uint64_t h = hash_span(gram, n);
+        hashes[g] = h;
+        Py_ssize_t slot = (Py_ssize_t)(h & (uint64_t)(tsize - 1));
+        int seen = 0;
+        while (table[slot]) {
+            Py_ssize_t other = table[slot] - 1;
+            if (hashes[other] == h && memcmp(s + other * step, gram, (size_t)n * sizeof(uint64_t)) == 0) {
+                seen = 1;
+                break;
+            }
+            slot = (slot + 1) & (tsize - 1);
+        }
+        if (seen) {
+            memset(covered + g * step, 1, (size_t)n);
+        } else {
+            table[slot] = g + 1;
+        }
+    }
+    for (Py_ssize_t j = 0; j < len; j++) count += covered[j];
+    return count;
+}
+
+PyDoc_STRVAR(text_signals_doc,
+"text_signals(texts, lut, sample, n, cap, out)\n\n"
+"Per text, the counts `signals.analyse_batch` turns into language and quality signals, one row\n"
+"of ``out`` (a writable int64 buffer of len(texts) * 16) each: where text.strip() starts and\n"
+"ends, symbol, digit and non-space counts, the six script counts over the first ``sample``\n"
+"characters, the number and total length of the non-empty stripped lines of splitlines(),\n"
+"whether two of those lines may be equal (1: compare them), and the characters of the stripped\n"
+"text's first ``cap`` covered by a repeated ``n``-gram, with that length. ``lut`` is the\n"
+"combined code-point table (0x110000 bytes: break bit 64, script << 3, symbol 1, digit 2,\n"
+"space 4).");
+
+static PyObject *text_signals(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *texts_obj;
+    Py_buffer lut, out;
+    Py_ssize_t sample, cap;
+    int n;
+    if (!PyArg_ParseTuple(args, "Oy*ninw*", &texts_obj, &lut, &sample, &n, &cap, &out)) return NULL;
+    PyObject *seq = NULL, *result = NULL;
+    text_view *views = NULL;
+    uint64_t *cps = NULL, *hashes = NULL, *lines = NULL;
+    unsigned char *covered = NULL;
+    Py_ssize_t *table = NULL;
+
+    if (n < 2 || sample < 0 || cap < 0) {
+        PyErr_SetString(PyExc_ValueError, "text_signals: n must be >= 2, sample and cap >= 0");
+        goto done;
+    }
+    if (lut.len != 0x110000) {
+        PyErr_SetString(PyExc_ValueError, "text_signals: lut must have 0x110000 bytes");
+        goto done;
+    }
+    seq = PySequence_Fast(texts_obj, "text_signals: texts must be a sequence of str");
+    if (seq == NULL) goto done;
+    Py_ssize_t nd = PySequence_Fast_GET_SIZE(seq);
+    if (out.len != nd * SIG_COLUMNS * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "text_signals: out must hold len(texts) * 16 int64");
+        goto done;
+    }
+    Py_ssize_t longest = 0;
+    views = PyMem_Calloc(nd ? nd : 1, sizeof(text_view));
+    if (views == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (text_views(seq, nd, views, &longest, "text_signals") < 0) goto done;
+    Py_ssize_t span = longest < cap ? longest : cap, tsize = 16;
+    while (tsize < 2 * (span / (n / 2) + 1)) tsize <<= 1;
+    cps = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
+    lines = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
+    hashes = PyMem_Malloc((span / (n / 2) + 1) * sizeof(uint64_t));
+    covered = PyMem_Malloc(span ? span : 1);
+    table = PyMem_Malloc((size_t)tsize * sizeof(Py_ssize_t));
+    if (cps == NULL || lines == NULL || hashes == NULL || covered == NULL || table == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const unsigned char *cls = (const unsigned char *)lut.buf;
+    int64_t *o = (int64_t *)out.buf;
+
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        Py_ssize_t len = views[i].len;
+        int64_t *row = o + i * SIG_COLUMNS;
+        memset(row, 0, SIG_COLUMNS * sizeof(int64_t));
+        read_codepoints(&views[i], cps);
+        Py_ssize_t first = -1, last = -1, nlines = 0, line_chars = 0, line_start = -1;
+        int after_break = 0;
+        for (Py_ssize_t p = 0; p < len; p++) {
+            unsigned c = cls[cps[p]];
+            row[SIG_NONSPACE] += !(c & LUT_SPACE);
+            row[SIG_SYMBOLS] += c & LUT_SYM;
+            row[SIG_DIGITS] += (c & LUT_DIGIT) >> 1;
+            if (p < sample && ((c >> 3) & 7) < 6) row[SIG_SCRIPT0 + ((c >> 3) & 7)]++;
+            if (c & LUT_SPACE) {
+                if (c & LUT_BREAK) after_break = 1;
+                continue;
+            }
+            /* A stripped line of splitlines() runs from the first non-space character after a
+             * break (or of the text) to the last non-space one before the next such start. */
+            if (line_start < 0 || after_break) {
+                if (line_start >= 0) {
+                    lines[nlines++] = hash_span(cps + line_start, last - line_start + 1);
+                    line_chars += last - line_start + 1;
+                }
+                line_start = p;
+                after_break = 0;
+            }
+            if (first < 0) first = p;
+            last = p;
+        }
+        if (line_start >= 0) {
+            lines[nlines++] = hash_span(cps + line_start, last - line_start + 1);
+            line_chars += last - line_start + 1;
+        }
+        row[SIG_S0] = first < 0 ? 0 : first;
+        row[SIG_S1] = first < 0 ? 0 : last + 1;
+        row[SIG_NLINES] = nlines;
+        row[SIG_LINE_CHARS] = line_chars;
+        if (nlines > 1) { /* equal lines have equal hashes: a repeated hash sends the text to the exact check */
+            qsort(lines, (size_t)nlines, sizeof(uint64_t), cmp_u64);
+            for (Py_ssize_t j = 1; j < nlines; j++)
+                if (lines[j] == lines[j - 1]) row[SIG_MAYBE_DUP] = 1;
+        }
+        if (first >= 0) {
+            Py_ssize_t slen = last + 1 - first < cap ? last + 1 - first : cap;
+            row[SIG_REP_LEN] = slen;
+            if (slen >= 2 * n) row[SIG_REP_COVERED] = repeated_cover(cps + first, slen, n, covered, hashes, table, tsize);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+
+done:
+    PyMem_Free(views);
+    PyMem_Free(cps);
+    PyMem_Free(lines);
+    PyMem_Free(hashes);
+    PyMem_Free(covered);
+    PyMem_Free(table);
+    Py_XDECREF(seq);
+    PyBuffer_Release(&lut);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"ngram_logits", ngram_logits, METH_VARARGS, ngram_logits_doc},
     {"minhash_bands", minhash_bands, METH_VARARGS, minhash_bands_doc},
+    {"text_signals", text_signals, METH_VARARGS, text_signals_doc},
     {NULL, NULL, 0, NULL},
 };
 

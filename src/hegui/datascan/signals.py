@@ -11,9 +11,11 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 
+from hegui import native
 from hegui.datascan.minhash import hash_columns, mix64
 
 _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -126,37 +128,15 @@ def analyse_batch(
 ) -> list[tuple[str, Signals, list[str]]]:
     """Language, quality signals and flags of each text: `detect_lang` and `quality` for a batch.
 
-    The code points of the whole batch are looked up and counted in one numpy pass (per-text
-    numpy calls cost more than the counting on short documents); only the line statistics and the
-    final decisions stay per text. Results are the same as text by text (tests compare them with
-    the earlier per-text code).
+    The counts come from the C extension (`_counts_native`) or, without it, from one numpy pass
+    over the whole batch's code points (`_counts_numpy`; per-text numpy calls cost more than the
+    counting on short documents); only the final decisions stay per text. Results are the same as
+    text by text (tests compare them with the earlier per-text code, and the two paths).
     """
-    nd = len(texts)
-    lens = np.fromiter(map(len, texts), dtype=np.int64, count=nd)
-    starts = np.zeros(nd + 1, dtype=np.int64)
-    np.cumsum(lens, out=starts[1:])
-    cps = _codepoints("".join(texts))
-    # script << 3 | symbol/digit/space bits; np.take: half the time of indexing with a uint32 array
-    comb = np.take(_combined_lut(), cps)
-    doc128 = np.repeat(np.arange(0, 128 * nd, 128, dtype=np.int64), lens)
-    # text, break bit, script, bits (the break bit is counted apart and dropped: a line break is a space)
-    counts = np.bincount(doc128 + comb, minlength=nd * 128).reshape(nd, 2, 8, 8).sum(axis=1)
-    bits = counts.sum(axis=1)
-    cols = np.arange(8)
-    symbols = bits[:, (cols & _SYM_BIT) > 0].sum(axis=1).tolist()
-    digits = bits[:, (cols & _DIGIT_BIT) > 0].sum(axis=1).tolist()
-    nonspace = (lens - bits[:, (cols & _SPACE_BIT) > 0].sum(axis=1)).tolist()
-    per_script = counts.sum(axis=2)[:, : len(_SCRIPTS)]
-    if nd and int(lens.max()) > sample:  # language looks at the first `sample` characters only
-        doc = doc128 >> 7
-        tail = np.flatnonzero(np.arange(len(cps), dtype=np.int64) >= (starts[:-1] + sample)[doc])
-        extra = np.bincount(doc[tail] * 8 + ((comb[tail] >> 3) & 7), minlength=nd * 8).reshape(nd, 8)
-        per_script = per_script - extra[:, : len(_SCRIPTS)]
+    nat = native.get()
+    counts = _counts_native(nat, texts, sample) if nat is not None else _counts_numpy(texts, sample)
+    s0, s1, symbols, digits, nonspace, per_script, nlines, line_chars, maybe_dup, reps = counts
     langs = _langs(per_script, texts, sample)
-    solid = np.flatnonzero((comb & _SPACE_BIT) == 0)
-    s0, s1, first_solid = _stripped_bounds(solid, starts)
-    reps = _repeated_ngram_ratios(cps, s0, s1, texts)
-    nlines, line_chars, maybe_dup = _line_stats(cps, comb, solid, first_solid, starts)
     out: list[tuple[str, Signals, list[str]]] = []
     for i, text in enumerate(texts):
         n = len(text)
@@ -194,6 +174,56 @@ def analyse_batch(
             flags.append("repetitive")
         out.append((langs[i], sig, flags))
     return out
+
+
+_Counts = tuple[list[int], list[int], list[int], list[int], list[int], np.ndarray, list[int], list[int], set[int], list[float]]
+
+
+def _counts_numpy(texts: Sequence[str], sample: int) -> _Counts:
+    """Per text: strip bounds, symbol/digit/non-space counts, script counts over the first
+    ``sample`` characters, line count and length, texts that may repeat a line, and the repeated
+    10-gram ratio; the code points of the whole batch looked up and counted in one numpy pass."""
+    nd = len(texts)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=nd)
+    starts = np.zeros(nd + 1, dtype=np.int64)
+    np.cumsum(lens, out=starts[1:])
+    cps = _codepoints("".join(texts))
+    # script << 3 | symbol/digit/space bits; np.take: half the time of indexing with a uint32 array
+    comb = np.take(_combined_lut(), cps)
+    doc128 = np.repeat(np.arange(0, 128 * nd, 128, dtype=np.int64), lens)
+    # text, break bit, script, bits (the break bit is counted apart and dropped: a line break is a space)
+    counts = np.bincount(doc128 + comb, minlength=nd * 128).reshape(nd, 2, 8, 8).sum(axis=1)
+    bits = counts.sum(axis=1)
+    cols = np.arange(8)
+    symbols = bits[:, (cols & _SYM_BIT) > 0].sum(axis=1).tolist()
+    digits = bits[:, (cols & _DIGIT_BIT) > 0].sum(axis=1).tolist()
+    nonspace = (lens - bits[:, (cols & _SPACE_BIT) > 0].sum(axis=1)).tolist()
+    per_script = counts.sum(axis=2)[:, : len(_SCRIPTS)]
+    if nd and int(lens.max()) > sample:  # language looks at the first `sample` characters only
+        doc = doc128 >> 7
+        tail = np.flatnonzero(np.arange(len(cps), dtype=np.int64) >= (starts[:-1] + sample)[doc])
+        extra = np.bincount(doc[tail] * 8 + ((comb[tail] >> 3) & 7), minlength=nd * 8).reshape(nd, 8)
+        per_script = per_script - extra[:, : len(_SCRIPTS)]
+    solid = np.flatnonzero((comb & _SPACE_BIT) == 0)
+    s0, s1, first_solid = _stripped_bounds(solid, starts)
+    reps = _repeated_ngram_ratios(cps, s0, s1, texts)
+    nlines, line_chars, maybe_dup = _line_stats(cps, comb, solid, first_solid, starts)
+    return s0, s1, symbols, digits, nonspace, per_script, nlines, line_chars, maybe_dup, reps
+
+
+_REP_N, _REP_CAP = 10, 20_000  # `_repeated_ngram_ratios`' gram size and length cap
+
+
+def _counts_native(nat: ModuleType, texts: Sequence[str], sample: int) -> _Counts:
+    """`_counts_numpy` from the C extension's `text_signals`: one pass per text (strip bounds are
+    offsets into the text instead of the batch; only their difference is used). The same counts,
+    tested on random and edge-case text."""
+    out = np.empty((len(texts), 16), dtype=np.int64)
+    nat.text_signals(texts, _combined_lut(), sample, _REP_N, _REP_CAP, out)
+    cols = out.T.tolist()
+    maybe_dup = set(np.flatnonzero(out[:, 13]).tolist())
+    reps = [c / n if c else 0.0 for c, n in zip(cols[14], cols[15], strict=True)]
+    return cols[0], cols[1], cols[2], cols[3], cols[4], out[:, 5:11], cols[11], cols[12], maybe_dup, reps
 
 
 _SCRIPT_LANG = ("zh", "ja", "ko", "ru", "ar", "")  # by script index; Latin: by stopwords
