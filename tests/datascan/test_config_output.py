@@ -136,3 +136,48 @@ def test_cli_config_and_parquet_option(corpus: Path, tmp_path: Path, monkeypatch
     r = CliRunner().invoke(app, ["scan", str(corpus), "--out", str(out), "-q", "--annotations", "a.parquet",
                                  "--annotations-format", "jsonl"])
     assert r.exit_code == 2 and "does not match" in r.output
+
+
+def test_report_templates_from_the_bytecode_cache(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report rendered from cached template bytecode (a later process) is the one compiled
+    from source; a damaged cache file or an unsafe cache directory only means compiling again."""
+    import importlib
+    import os
+    import shutil
+    import tempfile
+
+    from hegui.datascan.report import build_report
+
+    rr = importlib.import_module("hegui.reports.render")  # the module (the package exports the function)
+
+    settings = Settings(var_dir=tmp_path / "var")
+    res = scan([str(corpus)], tmp_path / "out", Pipeline(default_steps(settings), ReaderOptions(id_field="id"), review_n=20),
+               settings=settings, options=ScanOptions(workers=1))
+    rep = build_report(res.report)
+    rep.generated_at = "2026-01-01T00:00:00+00:00"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where jinja puts its cache
+    (tmp_path / "tmp").mkdir()
+
+    def fresh(fmt: str) -> str:  # as a new process would: no compiled templates in memory
+        rr._env.cache_clear()
+        return rr.render(rep, fmt)
+
+    monkeypatch.setattr(rr, "_bytecode_cache", lambda autoescape: None)
+    want = {fmt: fresh(fmt) for fmt in ("html", "md")}
+    monkeypatch.undo()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    assert {fmt: fresh(fmt) for fmt in ("html", "md")} == want  # compiled, cache written
+    cache = tmp_path / "tmp" / f"_jinja2-cache-{os.getuid()}"
+    files = sorted(cache.glob("__hegui_report_*.cache"))
+    assert {f.name.rsplit(".", 2)[1] for f in files} == {"html", "text"}
+    assert {fmt: fresh(fmt) for fmt in ("html", "md")} == want  # from the cache
+    for f in files:
+        f.write_bytes(f.read_bytes()[:40])  # truncated
+    assert {fmt: fresh(fmt) for fmt in ("html", "md")} == want
+    shutil.rmtree(cache)
+    (tmp_path / "elsewhere").mkdir()
+    cache.symlink_to(tmp_path / "elsewhere")  # not a directory of this user's: jinja refuses it
+    rr._env.cache_clear()
+    assert rr._bytecode_cache(True) is None
+    assert {fmt: fresh(fmt) for fmt in ("html", "md")} == want
+    rr._env.cache_clear()
