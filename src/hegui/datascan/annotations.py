@@ -8,29 +8,44 @@ groups from the merged JSONL stream, never holding the whole corpus in memory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = ("jsonl", "parquet")
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 ROW_GROUP = 16_384
 
-_FINDING = pa.struct([("risk", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
-                      ("score", pa.float64()), ("detector", pa.string())])
-_QUALITY = pa.struct([("chars", pa.int64()), ("lines", pa.int64()), ("symbol_ratio", pa.float64()),
-                      ("digit_ratio", pa.float64()), ("dup_line_ratio", pa.float64()),
-                      ("rep_ngram_ratio", pa.float64())])
-SCHEMA = pa.schema([
-    ("id", pa.string()), ("source", pa.string()), ("file", pa.string()), ("bytes", pa.int64()),
-    ("encoding", pa.string()), ("lang", pa.string()), ("quality", _QUALITY), ("flags", pa.list_(pa.string())),
-    ("action", pa.string()), ("illegal", pa.bool_()), ("risks", pa.list_(pa.string())),
-    ("pii", pa.map_(pa.string(), pa.int64())), ("findings", pa.list_(_FINDING)), ("error", pa.string()),
-    ("auto_sample", pa.bool_()), ("reasons", pa.list_(pa.string())), ("dup_of", pa.string()),
-])
+
+@functools.cache
+def schema() -> pa.Schema:
+    """The fixed Parquet schema (also ``SCHEMA``). pyarrow is imported here, not with the module:
+    `hegui scan` imports this module for every run and writes Parquet only when asked (the import
+    cost ≈ 0.03 CPU s of each JSONL run)."""
+    import pyarrow as pa
+
+    finding = pa.struct([("risk", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+                         ("score", pa.float64()), ("detector", pa.string())])
+    quality = pa.struct([("chars", pa.int64()), ("lines", pa.int64()), ("symbol_ratio", pa.float64()),
+                         ("digit_ratio", pa.float64()), ("dup_line_ratio", pa.float64()),
+                         ("rep_ngram_ratio", pa.float64())])
+    return pa.schema([
+        ("id", pa.string()), ("source", pa.string()), ("file", pa.string()), ("bytes", pa.int64()),
+        ("encoding", pa.string()), ("lang", pa.string()), ("quality", quality), ("flags", pa.list_(pa.string())),
+        ("action", pa.string()), ("illegal", pa.bool_()), ("risks", pa.list_(pa.string())),
+        ("pii", pa.map_(pa.string(), pa.int64())), ("findings", pa.list_(finding)), ("error", pa.string()),
+        ("auto_sample", pa.bool_()), ("reasons", pa.list_(pa.string())), ("dup_of", pa.string()),
+    ])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SCHEMA":  # the module-level constant of before, built on first use
+        return schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def annotations_target(out_dir: Path, name: str | None, fmt: str | None, default_format: str = "jsonl") -> tuple[Path, str]:
@@ -59,26 +74,30 @@ def annotations_target(out_dir: Path, name: str | None, fmt: str | None, default
     return path, chosen
 
 
-def _row(a: dict[str, Any]) -> dict[str, Any]:
-    row = {k: a.get(k) for k in SCHEMA.names}
+def _row(a: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    row = {k: a.get(k) for k in names}
     row["pii"] = list((a.get("pii") or {}).items())  # map columns take (key, value) pairs
     return row
 
 
 def write_parquet(records: Iterator[dict[str, Any]], path: Path) -> int:
     """Write annotation dicts to ``path`` in row groups; returns the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sch = schema()
     n = 0
     tmp = path.with_name(path.name + ".tmp")
-    with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+    with pq.ParquetWriter(tmp, sch, compression="zstd") as writer:
         batch: list[dict[str, Any]] = []
         for a in records:
-            batch.append(_row(a))
+            batch.append(_row(a, sch.names))
             if len(batch) >= ROW_GROUP:
-                writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+                writer.write_table(pa.Table.from_pylist(batch, schema=sch))
                 n += len(batch)
                 batch.clear()
         if batch or n == 0:
-            writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+            writer.write_table(pa.Table.from_pylist(batch, schema=sch))
             n += len(batch)
     tmp.replace(path)
     return n
@@ -89,6 +108,8 @@ def read_annotations(path: Path) -> Iterator[dict[str, Any]]:
     optional keys absent when null)."""
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
         pf = pq.ParquetFile(path)
         for batch in pf.iter_batches(batch_size=ROW_GROUP):
             for row in batch.to_pylist():
