@@ -108,23 +108,39 @@ typedef struct {
     Py_ssize_t len;
 } text_view;
 
-/* Each text's storage (kind, data, length), checking that every item is a str; the longest length
- * in *longest. The sequence keeps the texts alive, and str is immutable, so the views stay valid
- * while the GIL is released. */
-static int text_views(PyObject *seq, Py_ssize_t n, text_view *views, Py_ssize_t *longest, const char *fn) {
-    for (Py_ssize_t i = 0; i < n; i++) {
+/* The texts as a fast sequence (a new reference, or NULL with an exception set), their number, a
+ * view of each one's storage (PyMem memory the caller frees) and the longest length, checking that
+ * every item is a str. The sequence keeps the texts alive, and str is immutable, so the views stay
+ * valid while the GIL is released. */
+static PyObject *open_texts(PyObject *texts_obj, const char *fn, Py_ssize_t *n, text_view **views, Py_ssize_t *longest) {
+    PyObject *seq = PySequence_Fast(texts_obj, "texts must be a sequence of str");
+    if (seq == NULL) return NULL;
+    *n = PySequence_Fast_GET_SIZE(seq);
+    *longest = 0;
+    *views = PyMem_Calloc(*n ? *n : 1, sizeof(text_view));
+    if (*views == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < *n; i++) {
         PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
         if (!PyUnicode_Check(t)) {
             PyErr_Format(PyExc_TypeError, "%s: texts[%zd] is %.100s, not str", fn, i, Py_TYPE(t)->tp_name);
-            return -1;
+            goto fail;
         }
-        if (PyUnicode_READY(t) < 0) return -1;
-        views[i].kind = PyUnicode_KIND(t);
-        views[i].data = PyUnicode_DATA(t);
-        views[i].len = PyUnicode_GET_LENGTH(t);
-        if (views[i].len > *longest) *longest = views[i].len;
+        if (PyUnicode_READY(t) < 0) goto fail;
+        text_view *v = *views + i;
+        v->kind = PyUnicode_KIND(t);
+        v->data = PyUnicode_DATA(t);
+        v->len = PyUnicode_GET_LENGTH(t);
+        if (v->len > *longest) *longest = v->len;
     }
-    return 0;
+    return seq;
+fail:
+    PyMem_Free(*views);
+    *views = NULL;
+    Py_DECREF(seq);
+    return NULL;
 }
 
 /* A text's code points, whatever the str's storage width (a lone surrogate is one, as numpy's
@@ -167,9 +183,9 @@ static PyObject *ngram_logits(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "ngram_logits: heads, n-gram orders or bucket bits out of range");
         goto done;
     }
-    seq = PySequence_Fast(texts_obj, "ngram_logits: texts must be a sequence of str");
+    Py_ssize_t n, longest;
+    seq = open_texts(texts_obj, "ngram_logits", &n, &views, &longest);
     if (seq == NULL) goto done;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     Py_ssize_t n_buckets = (Py_ssize_t)1 << bits;
     if (rows.len % ((Py_ssize_t)sizeof(float) * n_buckets) != 0) {
         PyErr_SetString(PyExc_ValueError, "ngram_logits: rows is not 2**bits rows of float32");
@@ -184,14 +200,11 @@ static PyObject *ngram_logits(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "ngram_logits: out must hold len(texts) * heads float32");
         goto done;
     }
-    views = PyMem_Calloc(n ? n : 1, sizeof(text_view));
     nfeat = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
-    if (views == NULL || nfeat == NULL) {
+    if (nfeat == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t longest = 0;
-    if (text_views(seq, n, views, &longest, "ngram_logits") < 0) goto done;
     Py_ssize_t cap = longest * (n_max - n_min + 1);
     keys = PyMem_Malloc((cap ? cap : 1) * sizeof(uint32_t));
     cps = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
@@ -210,7 +223,6 @@ static PyObject *ngram_logits(PyObject *self, PyObject *args) {
     uint64_t offset[MAX_ORDER + 1];
     for (int k = 0; k <= MAX_ORDER; k++) offset[k] = (uint64_t)k * MIX2;
 
-    /* The seq holds a reference to every text, and str is immutable: safe without the GIL. */
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_ssize_t len = views[i].len;
@@ -341,21 +353,18 @@ static PyObject *minhash_bands(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "minhash_bands: solid must have 0x110000 bytes and salt 2k uint64");
         goto done;
     }
-    seq = PySequence_Fast(texts_obj, "minhash_bands: texts must be a sequence of str");
+    Py_ssize_t nd, longest;
+    seq = open_texts(texts_obj, "minhash_bands", &nd, &views, &longest);
     if (seq == NULL) goto done;
-    Py_ssize_t nd = PySequence_Fast_GET_SIZE(seq);
     if (out.len != nd * bands * (Py_ssize_t)sizeof(uint64_t)) {
         PyErr_SetString(PyExc_ValueError, "minhash_bands: out must hold len(texts) * bands uint64");
         goto done;
     }
-    Py_ssize_t longest = 0;
-    views = PyMem_Calloc(nd ? nd : 1, sizeof(text_view));
     has = PyMem_Calloc(nd ? nd : 1, 1);
-    if (views == NULL || has == NULL) {
+    if (has == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    if (text_views(seq, nd, views, &longest, "minhash_bands") < 0) goto done;
     cps = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
     grams = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
     sig = PyMem_Malloc((size_t)k * sizeof(uint64_t));
@@ -525,20 +534,13 @@ static PyObject *text_signals(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "text_signals: lut must have 0x110000 bytes");
         goto done;
     }
-    seq = PySequence_Fast(texts_obj, "text_signals: texts must be a sequence of str");
+    Py_ssize_t nd, longest;
+    seq = open_texts(texts_obj, "text_signals", &nd, &views, &longest);
     if (seq == NULL) goto done;
-    Py_ssize_t nd = PySequence_Fast_GET_SIZE(seq);
     if (out.len != nd * SIG_COLUMNS * (Py_ssize_t)sizeof(int64_t)) {
         PyErr_SetString(PyExc_ValueError, "text_signals: out must hold len(texts) * 16 int64");
         goto done;
     }
-    Py_ssize_t longest = 0;
-    views = PyMem_Calloc(nd ? nd : 1, sizeof(text_view));
-    if (views == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (text_views(seq, nd, views, &longest, "text_signals") < 0) goto done;
     Py_ssize_t span = longest < cap ? longest : cap, tsize = 16;
     while (tsize < 2 * (span / (n / 2) + 1)) tsize <<= 1;
     cps = PyMem_Malloc((longest ? longest : 1) * sizeof(uint64_t));
