@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from hegui.config import Settings
@@ -101,6 +102,37 @@ def test_same_output_for_any_worker_count(corpus: Path, tmp_path: Path, settings
     assert (outs[0] / "review_sample.jsonl").read_bytes() == (outs[1] / "review_sample.jsonl").read_bytes()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_review_bound_cuts_candidates_not_the_sample(corpus: Path, tmp_path: Path, settings: Settings, workers: int) -> None:
+    """Shards that start after others finished keep only review candidates under the bound those
+    others give; the exported sample is the one every candidate gives."""
+    from hegui.datascan.pipeline import NO_BOUND, ReviewBound, review_keys, run_shard
+    from hegui.datascan.scan import assign_sources
+
+    p = _pipeline(settings, review_n=6)
+    out = tmp_path / "out"
+    scan([str(corpus)], out, p, settings=settings, options=ScanOptions(workers=workers, shard_bytes=700))
+    shards = plan_shards(assign_sources([str(corpus)], None), p.reader, 700)
+    assert len(shards) > 20
+    full = [run_shard(p, s) for s in shards]  # no bound: each shard's 6 smallest keys
+    kept = sum(len((out / ".scan" / "shards" / f"{s.index:06d}.review.jsonl").read_bytes().splitlines()) for s in shards)
+    assert kept < sum(len(f["review.jsonl"].splitlines()) for f in full)
+    # the sample from every shard's unbounded candidates
+    every = sorted((json.loads(x) for f in full for x in f["review.jsonl"].splitlines()), key=lambda d: (d["key"], d["id"]))
+    assert [{"id": d["id"], "source": d["source"]} for d in every[:6]] == _lines(out / "review_sample.jsonl")
+    # the bound: the 6th smallest key seen, NO_BOUND before 6 are known; keys above it are cut
+    bound = ReviewBound(6)
+    assert bound.add(review_keys(full[0]["review_keys.npy"])[:3]) == NO_BOUND
+    keys = np.sort(np.concatenate([review_keys(f["review_keys.npy"]) for f in full]))
+    for f in full:
+        bound.add(review_keys(f["review_keys.npy"]))
+    assert bound.value == int(keys[5])
+    cut = run_shard(p, shards[-1], lambda: int(keys[5]))
+    assert all(k <= keys[5] for k in review_keys(cut["review_keys.npy"]))
+    assert all(json.loads(x)["key"] <= keys[5] for x in cut["review.jsonl"].splitlines())
+    assert ReviewBound(0).add(keys) == NO_BOUND  # no review sample: nothing to bound
+
+
 class FrozenProbe:
     """A step that notes whether the process's collector had frozen objects (in the annotation)."""
 
@@ -170,7 +202,8 @@ def test_crash_then_resume(
     assert res.shards_run == res.shards_total - len(done)  # finished shards are not redone
     for name, mtime in done.items():
         assert (shard_dir / name).stat().st_mtime_ns == mtime
-    assert (out / "annotations.jsonl").read_bytes() == (ref / "annotations.jsonl").read_bytes()
+    for name in ("annotations.jsonl", "review_sample.jsonl", "review_sample.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes()  # the resumed review bound too
 
 
 

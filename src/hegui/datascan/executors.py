@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hegui.datascan.pipeline import CHECKPOINT_VERSION, Pipeline, run_shard
+from hegui.datascan.pipeline import CHECKPOINT_VERSION, Pipeline, ReviewBound, review_keys, run_shard
 from hegui.datascan.readers import Shard
 
 ProgressFn = Callable[[Shard], None]
@@ -66,19 +66,34 @@ class Checkpoints:
 # -- local -------------------------------------------------------------------------------------
 
 _WORKER_PIPELINE: Pipeline | None = None
+_WORKER_BOUND: Any = None  # the driver's review bound, a 64-bit cell in shared memory
 
 
-def _init_worker(p: Pipeline) -> None:
-    global _WORKER_PIPELINE
-    _WORKER_PIPELINE = p
+def _init_worker(p: Pipeline, bound: Any) -> None:
+    global _WORKER_PIPELINE, _WORKER_BOUND
+    _WORKER_PIPELINE, _WORKER_BOUND = p, bound
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
 
 
+def _read_bound() -> int:
+    # One aligned 64-bit read, no lock: a stale value is an earlier, larger bound, still valid.
+    return int(_WORKER_BOUND.value)
+
+
 def _work(shard: Shard) -> dict[str, bytes]:
     assert _WORKER_PIPELINE is not None
-    return run_shard(_WORKER_PIPELINE, shard)
+    return run_shard(_WORKER_PIPELINE, shard, _read_bound)
+
+
+def _review_bound(p: Pipeline, shards: Sequence[Shard], ckpt: Checkpoints) -> ReviewBound:
+    """The bound from the candidates of the shards already checkpointed (a resumed run)."""
+    bound = ReviewBound(p.review_n)
+    for s in shards:
+        if ckpt.done(s):
+            bound.add(review_keys(ckpt.read(s.index, "review_keys.npy")))
+    return bound
 
 
 def run_local(
@@ -89,10 +104,13 @@ def run_local(
     ``workers == 1`` runs in this process (no fork), which is what a debugger wants.
     """
     pending = [s for s in shards if not ckpt.done(s)]
+    bound = _review_bound(p, shards, ckpt)
     if workers <= 1:
         try:
             for s in pending:
-                ckpt.write(s.index, run_shard(p, s))
+                files = run_shard(p, s, lambda: bound.value)
+                bound.add(review_keys(files["review_keys.npy"]))
+                ckpt.write(s.index, files)
                 if on_done:
                     on_done(s)
         except KeyboardInterrupt:
@@ -112,7 +130,7 @@ def run_local(
                 prepare()
         frozen = _freeze_heap()
     try:
-        return _run_pool(ctx, p, pending, ckpt, workers, on_done)
+        return _run_pool(ctx, p, pending, ckpt, workers, bound, on_done)
     finally:
         if frozen:
             gc.unfreeze()
@@ -137,9 +155,11 @@ def _freeze_heap() -> bool:
 
 
 def _run_pool(
-    ctx: Any, p: Pipeline, pending: list[Shard], ckpt: Checkpoints, workers: int, on_done: ProgressFn | None
+    ctx: Any, p: Pipeline, pending: list[Shard], ckpt: Checkpoints, workers: int, bound: ReviewBound,
+    on_done: ProgressFn | None,
 ) -> int:
-    ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(p,))
+    cell = ctx.Value("Q", bound.value, lock=False)  # the workers read the bound here
+    ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(p, cell))
     try:
         futures = {ex.submit(_work, s): s for s in pending}
         for fut in cf.as_completed(futures):
@@ -151,6 +171,7 @@ def _run_pool(
                     "扫描进程意外退出，已完成的分片已保存；重新运行同一命令即可续扫。"
                     " A worker process died; finished shards are saved, rerun the same command to resume."
                 ) from e
+            cell.value = bound.add(review_keys(files["review_keys.npy"]))
             ckpt.write(s.index, files)
             del files, fut
             if on_done:

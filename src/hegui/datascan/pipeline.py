@@ -12,6 +12,7 @@ import heapq
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +25,11 @@ from hegui.datascan.steps import Record, Step
 
 BATCH = 256
 # What a shard's checkpoint holds. 2: stats.json carries the shard's `SourceAgg` ("agg"), which the
-# merge adds up instead of parsing every annotation line again. Part of the resume fingerprint, and
-# `Checkpoints.done` wants it, so a checkpoint of another version is run again, never mixed in.
-CHECKPOINT_VERSION = 2
+# merge adds up instead of parsing every annotation line again. 3: review_keys.npy, the keys of the
+# shard's review candidates, which may be cut by a `ReviewBound`. Part of the resume fingerprint,
+# and `Checkpoints.done` wants it, so a checkpoint of another version is run again, never mixed in.
+CHECKPOINT_VERSION = 3
+NO_BOUND = 2**64 - 1  # review keys are 64-bit: every key is ≤ this
 
 
 @dataclass
@@ -184,8 +187,47 @@ class SourceAgg:
         }
 
 
-def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
-    """Process one shard. Keys are the checkpoint file names."""
+class ReviewBound:
+    """The ``n``-th smallest review key among the candidates of the shards finished so far.
+
+    The exported sample is the ``n`` documents of the whole corpus with the smallest (key, id).
+    Once finished shards hold ``n`` candidates with keys ≤ b, no document with a key above b can
+    be among them, whichever shards are still to come: a shard that starts later keeps only
+    candidates with keys ≤ b (`run_shard`'s ``review_bound``). The sample stays the same, but a
+    shard's review.jsonl (the candidates' texts, up to ``n`` per shard) shrinks: with 4 MiB
+    shards of a 32 MB corpus, 25,107 → ≈ 12,700 candidates written; with a corpus of N shards
+    of full size, ≈ n × (1 + ln N) in all instead of n × N. Which candidates a shard keeps then
+    depends on the order the shards finished in; the merged outputs do not.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._smallest = np.empty(0, dtype=np.uint64)
+
+    def add(self, keys: np.ndarray) -> int:
+        """Take a finished shard's candidate keys; returns the bound (`NO_BOUND` while fewer
+        than ``n`` candidates are known)."""
+        if self.n and len(keys):
+            both = np.concatenate([self._smallest, keys.astype(np.uint64, copy=False)])
+            self._smallest = np.sort(both)[: self.n]
+        return self.value
+
+    @property
+    def value(self) -> int:
+        return int(self._smallest[-1]) if self.n and len(self._smallest) >= self.n else NO_BOUND
+
+
+def review_keys(data: bytes) -> np.ndarray:
+    """A checkpoint's review_keys.npy as an array (uint64, ascending)."""
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+def run_shard(p: Pipeline, shard: Shard, review_bound: Callable[[], int] | None = None) -> dict[str, bytes]:
+    """Process one shard. Keys are the checkpoint file names.
+
+    ``review_bound`` (read once per batch) gives the largest review key still worth keeping (a
+    `ReviewBound` the driver updates as shards finish); candidates above it are not kept.
+    """
     ann = io.BytesIO()
     issues = io.BytesIO()
     kept = io.BytesIO()
@@ -205,6 +247,7 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
             return
         for step in p.steps:
             step(batch)
+        bound = review_bound() if review_bound is not None else NO_BOUND
         lines = []
         anns: list[dict[str, Any]] = []
         for r in batch:
@@ -223,7 +266,8 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
             if p.review_n:
                 k = review_key(r.source, doc_id)  # = sample_key(p.seed, "review", …)
                 full = len(review) >= p.review_n
-                if not full or (-k, doc_id) >= review[0][:2]:  # serialise only what may stay
+                # serialise only what may stay
+                if k <= bound and (not full or (-k, doc_id) >= review[0][:2]):
                     item = (-k, doc_id, _dumps({"key": k, "id": doc_id, "source": r.source, "text": doc.text,
                                                 "auto_illegal": a.get("illegal", False), "auto_risks": a.get("risks", [])}))
                     if not full:
@@ -262,12 +306,15 @@ def run_shard(p: Pipeline, shard: Shard) -> dict[str, bytes]:
     np.save(buf, arr, allow_pickle=False)
     review_sorted = sorted(review, reverse=True)  # ascending key order
     review_bytes = b"".join(line for _, _, line in review_sorted)
+    keys_buf = io.BytesIO()
+    np.save(keys_buf, np.array([-k for k, _, _ in review_sorted], dtype=np.uint64), allow_pickle=False)
     stats = {"index": shard.index, "key": shard.key(), "docs": n_docs, "issues": n_issues, "bytes": n_bytes,
              "v": CHECKPOINT_VERSION, "agg": agg.to_json()}
     return {
         "annotations.jsonl": ann.getvalue(),
         "bands.npy": buf.getvalue(),
         "review.jsonl": review_bytes,
+        "review_keys.npy": keys_buf.getvalue(),
         "issues.jsonl": issues.getvalue(),
         "kept.jsonl": kept.getvalue(),
         "rejects.jsonl": rejects.getvalue(),
