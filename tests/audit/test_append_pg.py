@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.exc import DBAPIError
 
 from hegui.audit import AuditEntry, append, verify
 from hegui.audit import chain as chain_mod
@@ -79,21 +80,37 @@ def test_statement_reporting_partial_write_fails_closed(pg: StoreConfig, tmp_pat
     upgrade(engine)
     f = session_factory(engine)
     append(f, KEY, _entries("r0", 1), keep_content=True)
-
-    class Odd:
-        rowcount = 1
-
-    real = chain_mod._append_tx
-
-    def odd_tx(conn: Any, *a: Any) -> Any:
-        real_execute = conn.execute
-        conn.execute = lambda stmt, *p: Odd() if stmt is chain_mod._APPEND_IF_HEAD else real_execute(stmt, *p)
-        return real(conn, *a)
-
-    monkeypatch.setattr(chain_mod, "_append_tx", odd_tx)
+    monkeypatch.setattr(chain_mod, "_APPEND_IF_HEAD", text("SELECT 1"))  # "1 row" of 3, nothing written
     with pytest.raises(RuntimeError, match="reported written"):
         append(f, KEY, _entries("r1", 3), keep_content=True)
     monkeypatch.undo()
     assert append(f, KEY, _entries("r2", 2), keep_content=True) == [2, 3]  # nothing of r1 was kept
     assert verify(f, KEY).ok
+    engine.dispose()
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_connection_lost_around_the_statement_writes_each_row_once(when: str, pg: StoreConfig, tmp_path: Path) -> None:
+    """The one statement's connection dies before it reached the server (nothing written) or after
+    it committed (written, but the client never heard): either way the batch ends up in the chain
+    exactly once."""
+    engine = make_engine(pg, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    append(f, KEY, _entries("r0", 2), keep_content=True)
+    fired: list[str] = []
+
+    @event.listens_for(engine, f"{when}_cursor_execute")
+    def _lost(_c: Any, _cur: Any, stmt: str, *_a: Any) -> None:
+        if "moved" in stmt and not fired:
+            fired.append(stmt)
+            raise DBAPIError(stmt, None, Exception("server closed the connection"), connection_invalidated=True)
+
+    assert append(f, KEY, _entries("r1", 3), keep_content=True) == [3, 4, 5]
+    assert fired
+    with f() as s:
+        assert [r for (r,) in s.execute(select(AuditRecord.request_id).order_by(AuditRecord.seq))] == ["r0"] * 2 + ["r1"] * 3
+    assert append(f, KEY, _entries("r2", 1), keep_content=True) == [6]
+    res = verify(f, KEY)
+    assert res.ok and res.rows == 6, res.problems
     engine.dispose()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hegui.store.engine import serialized_writes, transact, write_nowait
@@ -88,12 +89,18 @@ def append(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEn
 
     Core statements built once, on a plain connection rather than an ORM session: this runs for
     every gateway request (or every batch of them, see `AuditWriter`), and the ORM unit of work
-    cost several milliseconds for three rows. Retried once on a fresh connection when the pooled
-    one turned out dead before the commit (`hegui.store.engine.transact`: nothing was written)."""
+    cost several milliseconds for three rows. On PostgreSQL, usually one statement and one round
+    trip (`_append_if_head`). Retried once on a fresh connection when the pooled one turned out
+    dead (`hegui.store.engine.transact`), never writing a row twice."""
     if not entries:
         return []
+    engine = _engine(factory)
     with serialized_writes(factory):
-        return transact(_engine(factory), lambda conn: _append_tx(conn, key, entries, keep_content))
+        if engine.dialect.name == "postgresql":
+            done = _append_if_head(engine, key, entries, keep_content)
+            if done is not None:
+                return done
+        return transact(engine, lambda conn: _append_on(conn, key, entries, keep_content))
 
 
 def append_nowait(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEntry], *,
@@ -127,9 +134,18 @@ def _rows(key: bytes, entries: Sequence[AuditEntry], keep_content: bool, seq: in
     return rows
 
 
-def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int]:
-    """The locking append: lock and read the head, insert the rows, move the head."""
+def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool,
+               maybe_written: list[dict[str, Any]] | None = None) -> list[int]:
+    """The locking append: lock and read the head, insert the rows, move the head.
+
+    ``maybe_written``: rows of a one-statement append whose connection died with it, so that it
+    may or may not have committed; if its last row is in the table they were written (its hash
+    covers every field of every row of the batch and the chain before it), and nothing is
+    appended again."""
     seq, prev = conn.execute(_LOCK_HEAD).one()
+    if maybe_written and conn.execute(_HAS_ROW, {"s": maybe_written[-1]["seq"],
+                                                 "h": maybe_written[-1]["row_hash"]}).first() is not None:
+        return [r["seq"] for r in maybe_written]
     rows = _rows(key, entries, keep_content, seq, prev, datetime.now(UTC))
     conn.execute(_INSERT, rows)
     conn.execute(_MOVE_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["row_hash"]})
@@ -138,6 +154,8 @@ def _append_on(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep
     return [r["seq"] for r in rows]
 
 
+_RECORDS = AuditRecord.__table__
+_HAS_ROW = select(_RECORDS.c.seq).where(_RECORDS.c.seq == bindparam("s"), _RECORDS.c.row_hash == bindparam("h"))
 # PostgreSQL: where this process last left the head, per engine. Only a guess (another process may
 # have appended since); `_APPEND_IF_HEAD` checks it in the same statement that uses it.
 _HEADS: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
@@ -145,12 +163,12 @@ _COLS = ("seq", "ts", "request_id", "kind", "user_pseudo", "key_id", "route", "m
          "latency_ms", "detail", "content", "content_digest", "prev_hash", "row_hash")
 _PG_TYPES = ("bigint", "timestamptz", "text", "text", "text", "integer", "text", "text", "text", "text", "integer",
              "double precision", "text", "text", "text", "text", "text")
-# One statement, one round trip: move the head from where this process left it, and insert the
-# rows only if that move happened (the CTE returns no row when the head is elsewhere). Under READ
-# COMMITTED a concurrent writer's head move makes this UPDATE wait for its row lock and then
-# re-check the condition on the new head, so two writers can never both extend the same head.
-# ``unnest`` of one array per column keeps the statement text the same for any batch size, so
-# psycopg prepares it once per connection.
+# One statement: move the head from where this process left it, and insert the rows only if that
+# move happened (the CTE returns no row when the head is elsewhere). Under READ COMMITTED a
+# concurrent writer's head move makes this UPDATE wait for its row lock and then re-check the
+# condition on the new head, so two writers can never both extend the same head. ``unnest`` of
+# one array per column keeps the statement text the same for any batch size, so psycopg prepares
+# it once per connection.
 _APPEND_IF_HEAD = text(
     "WITH moved AS (UPDATE audit_chain_head SET seq = :new_seq, last_hash = :new_hash"
     " WHERE id = 1 AND seq = :old_seq AND last_hash = :old_hash RETURNING 1)"
@@ -159,26 +177,39 @@ _APPEND_IF_HEAD = text(
     " AS r, moved")
 
 
-def _append_tx(conn: Connection, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int]:
-    """`_append_on`, except that on PostgreSQL, when this process knows where it left the head, it
-    first tries `_APPEND_IF_HEAD`: one statement instead of three (lock, insert, move). The rows
-    are the same rows the locking path would write; only the head's row lock is taken by the
-    UPDATE of that statement instead of a separate one. If another writer moved the head since,
-    nothing is written and the locking path runs in the same transaction. (Timestamps are taken
-    before the statement rather than after the lock, so across processes ``ts`` may step back by
-    the time a statement takes; the chain is ordered by ``seq``, which stays exact.)"""
-    guess = _HEADS.get(conn.engine) if conn.dialect.name == "postgresql" else None
-    if guess is not None:
-        rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
-        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
-        params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
-        n = conn.execute(_APPEND_IF_HEAD, params).rowcount
-        if n == len(rows):
-            _HEADS[conn.engine] = (rows[-1]["seq"], rows[-1]["row_hash"])
-            return [r["seq"] for r in rows]
-        if n != 0:  # never expected; appending again could write the rows twice, so fail (closed)
-            raise RuntimeError(f"audit append: {n} of {len(rows)} rows reported written")
-    return _append_on(conn, key, entries, keep_content)
+def _append_if_head(engine: Engine, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int] | None:
+    """On PostgreSQL, when this process knows where it left the head: the batch as the one
+    statement `_APPEND_IF_HEAD`, in autocommit — one round trip, where the locking append takes
+    five (BEGIN, lock, insert, move, COMMIT), each of which, from a worker thread on a busy
+    machine, waits to be scheduled. Returns None, nothing written, when there is no guess or
+    another writer moved the head since; the caller then runs the locking append.
+
+    The rows are the ones the locking path would write; a single statement is its own transaction,
+    so the batch is all or nothing and durable at its return as before (``synchronous_commit`` is
+    not touched). Timestamps are taken before the statement rather than after the lock, so across
+    processes ``ts`` may step back by the time one statement takes; the chain is ordered by
+    ``seq``, which stays exact."""
+    guess = _HEADS.get(engine)
+    if guess is None:
+        return None
+    rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
+    params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
+    params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
+    try:
+        with engine.connect() as conn:
+            n = conn.execution_options(isolation_level="AUTOCOMMIT").execute(_APPEND_IF_HEAD, params).rowcount
+    except DBAPIError as e:
+        if not e.connection_invalidated:
+            raise
+        # The connection died around the statement: it may have committed. The locking append
+        # looks for these rows first, so they are never written twice.
+        return transact(engine, lambda conn: _append_on(conn, key, entries, keep_content, maybe_written=rows))
+    if n == len(rows):
+        _HEADS[engine] = (rows[-1]["seq"], rows[-1]["row_hash"])
+        return [r["seq"] for r in rows]
+    if n != 0:  # never expected; appending again could write the rows twice, so fail (closed)
+        raise RuntimeError(f"audit append: {n} of {len(rows)} rows reported written")
+    return None
 
 
 @dataclass(slots=True)
