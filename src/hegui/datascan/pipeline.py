@@ -195,9 +195,9 @@ class ReviewBound:
     be among them, whichever shards are still to come: a shard that starts later keeps only
     candidates with keys ≤ b (`run_shard`'s ``review_bound``). The sample stays the same, but a
     shard's review.jsonl (the candidates' texts, up to ``n`` per shard) shrinks: with 4 MiB
-    shards of a 32 MB corpus, 25,107 → ≈ 12,700 candidates written; with a corpus of N shards
-    of full size, ≈ n × (1 + ln N) in all instead of n × N. Which candidates a shard keeps then
-    depends on the order the shards finished in; the merged outputs do not.
+    shards of a 32 MB corpus, 25,107 → ≈ 12,700 candidates written; with N full shards, the k-th
+    to start keeps ≈ n / (k − 1), ≈ n × (ln N + 1.6) in all instead of n × N. Which candidates a
+    shard keeps then depends on the order the shards finished in; the merged outputs do not.
     """
 
     def __init__(self, n: int) -> None:
