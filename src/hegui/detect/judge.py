@@ -18,9 +18,10 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from hegui.detect.base import DetectorError, DetectorRegistry, Finding
 from hegui.text import NormalizedText
@@ -120,7 +121,11 @@ class JudgeDetector:
         key = os.environ.get(api_key_env) if api_key_env else None
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        self._client = client or httpx.Client(timeout=timeout, headers=headers)
+        if client is None:
+            import httpx  # here, not at the top: every `import hegui` registers this detector
+
+            client = httpx.Client(timeout=timeout, headers=headers)
+        self._client = client
 
     def ask(self, text: str) -> str:
         """The judge's raw answer for one text; raises `DetectorError` on any transport problem."""
@@ -129,6 +134,8 @@ class JudgeDetector:
             "messages": [{"role": "user", "content": self.prompt_template.replace("{text}", text[: self.max_chars])}],
             "temperature": 0,
         }
+        import httpx  # loaded by __init__ already (or by the caller's client)
+
         try:
             r = self._client.post(self.endpoint, json=body)
         except httpx.TimeoutException:
