@@ -1,0 +1,100 @@
+"""The duties' store transaction (`services.admit`) on SQLite and PostgreSQL: on PostgreSQL the rate
+count is a CTE of the read statement; both stores must count, refuse and read exactly alike —
+the same counts per minute, the refusal past the limit still counted, old windows forgotten at a
+new minute, a sanction read in the same statement — and a store error still raises (the
+gateway then fails the request closed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from hegui.config import Settings
+from hegui.enforcement.models import Standing
+from hegui.enforcement.service import Thresholds
+from hegui.gateway.services import Services, admit
+from hegui.policy import Duties
+from hegui.store import keys as keystore
+from hegui.store import make_engine, session_factory, upgrade
+from hegui.store.models import RateWindow
+from hegui.store.testing import pg_available, temp_store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "postgres" and not pg_available():
+        pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432 (run `make postgres`)")
+    with temp_store(request.param, tmp_path) as cfg:
+        engine = make_engine(cfg, tmp_path)
+        upgrade(engine)
+        settings = Settings(var_dir=tmp_path / "var", secret_key="admit-test")
+        duties = Duties(require_real_name=False, unverified_users="allow")
+        svc = Services(duties=duties, thresholds=Thresholds.of(settings.enforcement, duties), verifier=None,  # type: ignore[arg-type]
+                       sender=None)  # type: ignore[arg-type]
+        yield SimpleNamespace(factory=session_factory(engine), settings=settings, engine=engine, services=svc)
+        engine.dispose()
+
+
+def _windows(st: Any, key_id: int) -> dict[int, int]:
+    with st.factory() as s:
+        return {w: c for w, c in s.execute(select(RateWindow.window, RateWindow.count).where(RateWindow.key_id == key_id))}
+
+
+def test_rate_count_refusal_and_new_minute(state: Any) -> None:
+    _, info = keystore.create_key(state.factory, b"k" * 32, "alice")
+    t = 1_800_000_000.0  # the start of a minute
+    got = [admit(state, "acct-a", info, 3, now=t + i) for i in range(5)]
+    assert [a.minute_requests for a in got] == [1, 2, 3, 4, 5]
+    assert [a.refusal is None for a in got] == [True, True, True, False, False]
+    assert all(a.refusal.code == "rate_limited" for a in got[3:])  # type: ignore[union-attr]
+    assert got[0].standing["status"] == "active" and got[0].usage is not None and got[3].usage is None
+    assert _windows(state, info.id) == {int(t // 60): 5}  # refused requests are counted too
+    # Two minutes later: a new window, and the ones before the last minute are forgotten.
+    later = admit(state, "acct-a", info, 3, now=t + 120)
+    assert later.minute_requests == 1 and later.refusal is None
+    assert _windows(state, info.id) == {int(t // 60) + 2: 1}
+    # No limit: nothing counted, the minute's count read as it stands (the flood check uses it).
+    free = admit(state, "acct-a", info, None, now=t + 121)
+    assert free.minute_requests == 1 and _windows(state, info.id) == {int(t // 60) + 2: 1}
+
+
+def test_sanction_read_with_the_count(state: Any) -> None:
+    _, info = keystore.create_key(state.factory, b"k" * 32, "bob")
+    until = datetime.now(UTC) + timedelta(hours=1)
+    with state.factory() as s, s.begin():
+        s.add(Standing(account="acct-b", status="suspended", suspended_until=until, reason="刷屏", strikes_total=3,
+                       consecutive=3, day=until.date().isoformat(), day_strikes=3, suspensions=1, warnings=1))
+    adm = admit(state, "acct-b", info, 100)
+    assert adm.refusal is not None and adm.refusal.code == "account_suspended"
+    assert adm.standing["status"] == "suspended" and adm.minute_requests == 1 and adm.usage is None
+    assert sum(_windows(state, info.id).values()) == 1  # counted before the sanction refused it
+
+
+def test_store_error_raises(state: Any) -> None:
+    _, info = keystore.create_key(state.factory, b"k" * 32, "carol")
+    with state.engine.begin() as conn:
+        conn.execute(text("DROP TABLE usage_sessions"))
+    with pytest.raises(Exception, match="usage_sessions"):
+        admit(state, "acct-c", info, 100)
+    assert _windows(state, info.id) == {}  # the whole transaction rolled back
+
+
+def test_statements_per_admission(state: Any) -> None:
+    """PostgreSQL: the count and the read are one statement (one round trip fewer than SQLite's)."""
+    from sqlalchemy import event
+
+    _, info = keystore.create_key(state.factory, b"k" * 32, "dave")
+    admit(state, "acct-d", info, 100)  # the first of a minute also forgets old windows
+    seen: list[str] = []
+    event.listen(state.engine, "before_cursor_execute", lambda *a: seen.append(a[2].split()[0]))
+    admit(state, "acct-d", info, 100)
+    if state.engine.dialect.name == "postgresql":
+        assert seen == ["WITH", "INSERT", "INSERT", "UPDATE"]  # count+read, then the usage counter's three
+    else:
+        assert seen == ["INSERT", "SELECT", "INSERT", "INSERT", "UPDATE"]
