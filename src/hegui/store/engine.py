@@ -74,7 +74,7 @@ def _ping_if_idle(engine: Engine, idle_s: float) -> None:
 
     Why: SQLAlchemy's ``pool_pre_ping`` is one round trip per checkout, and a gateway request
     checks a connection out twice (the duties' transaction, the audit batch); from a worker thread
-    each round trip also waits for the interpreter lock while the event loop is busy. A connection
+    on a busy machine each round trip also waits about a millisecond to be scheduled. A connection
     that was in use a moment ago is alive unless the server went away in that moment. If it did,
     the first statement fails with a disconnect error, SQLAlchemy invalidates the whole pool (every
     older connection is replaced at its next checkout), and `transact` retries such a transaction
