@@ -2,16 +2,18 @@
  *
  * Why C: the risk classifier's featurisation (hash every character 1..3-gram, drop duplicates,
  * gather and sum weight rows) was a third of a corpus shard's CPU time after every numpy trick,
- * and the MinHash sketch another tenth (see BENCHMARKS.md). Here one pass per text does each,
- * with no temporaries. The module is optional: when it did not build, `hegui.native.get()` is
- * None and the callers run their numpy paths, which give the same bits (tests compare the two on
- * random and edge-case text).
+ * and the MinHash sketch and the signal counts a tenth each (see BENCHMARKS.md). Here one pass
+ * per text does each, with no temporaries. The module is optional: when it did not build,
+ * `hegui.native.get()` is None and the callers run their numpy paths, which give the same bits
+ * (tests compare the two on random and edge-case text and in hypothesis property tests).
  *
- * ngram_logits, bit-identity with numpy: the hash is the same uint64 arithmetic (wrapping), the row scale is
- * float32(1 / sqrt(count)) computed in double, each weight is multiplied by it in float32, and the
- * products are summed in float32 over the buckets in ascending order as `np.add.reduceat` sums a
- * segment (its first row, plus numpy's pairwise sum of the others); the bias is added last. The
- * build must not fuse a * b + c into one multiply-add (setup.py passes -ffp-contract=off).
+ * ngram_logits is bit-identical to numpy: the hash is the same uint64 arithmetic (wrapping), the
+ * row scale is float32(1 / sqrt(count)) computed in double, each weight is multiplied by it in
+ * float32, and the products are summed in float32 over the buckets in ascending order as
+ * `np.add.reduceat` sums a segment (its first row, plus numpy's pairwise sum of the others); the
+ * bias is added last. The build must not fuse a * b + c into one multiply-add (setup.py passes
+ * -ffp-contract=off). minhash_bands and text_signals are integer arithmetic, equal by
+ * construction.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -66,7 +68,8 @@ static inline __attribute__((always_inline)) void pairwise_block(const float *w,
         }
     }
     for (int h = 0; h < lanes; h++)
-        res[h] = ((acc[0][h] + acc[1][h]) + (acc[2][h] + acc[3][h])) + ((acc[4][h] + acc[5][h]) + (acc[6][h] + acc[7][h]));
+        res[h] = ((acc[0][h] + acc[1][h]) + (acc[2][h] + acc[3][h])) +
+                 ((acc[4][h] + acc[5][h]) + (acc[6][h] + acc[7][h]));
     for (; i < n; i++) {
         const float *r = w + (Py_ssize_t)idx[i] * width;
         for (int h = 0; h < lanes; h++) res[h] += r[h] * scale;
@@ -227,7 +230,7 @@ static PyObject *ngram_logits(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_ssize_t len = views[i].len;
         read_codepoints(&views[i], cps);
-        Py_ssize_t m = 0; /* unique buckets of this text, in keys[0..m) */
+        Py_ssize_t m = 0; /* unique buckets of this text, marked in seen/summary */
         for (Py_ssize_t p = 0; p < len; p++) {
             uint64_t poly = 0;
             for (int k = 1; k <= n_max && p + k <= len; k++) {
@@ -245,7 +248,7 @@ static PyObject *ngram_logits(PyObject *self, PyObject *args) {
         }
         nfeat[i] = m;
         if (m == 0) continue;
-        Py_ssize_t k = 0; /* the set bits in ascending order, clearing them for the next text */
+        Py_ssize_t k = 0; /* keys[0..m): the set bits in ascending order, cleared for the next text */
         for (Py_ssize_t sw = 0; k < m; sw++) {
             uint64_t words = summary[sw];
             summary[sw] = 0;
@@ -630,7 +633,8 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "hegui._native", "Compiled twins of hegui's hottest numpy loops.", -1, methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "hegui._native", "Compiled twins of hegui's hottest numpy loops.", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
