@@ -102,6 +102,13 @@ def test_feature_counts_are_hashed_ngrams_sizes() -> None:
     assert counts == [hashed_ngrams(t, model.spec).size for t in texts]
 
 
+def test_models_with_more_heads_than_the_c_path_takes_use_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = FeatureSpec(1, 2, 1 << 8)
+    heads = [Head(f"h{i}", f"R{i}") for i in range(65)]
+    model = ClassifierModel(spec, heads, np.zeros((spec.n_buckets, 65), np.float32), np.zeros(65, np.float32))
+    assert np.all(model.probabilities(["你好", ""]) == np.float32(0.5))  # the C path would raise
+
+
 def test_bad_arguments_raise_clear_errors() -> None:
     import hegui._native as nat
 

@@ -31,6 +31,7 @@ _ROW_SCALE_MIN = 256  # mean features per row from which a block is scaled row b
 
 
 _NATIVE_MAX_BUCKETS = 1 << 24  # the C path's bitmap of seen buckets is at most 2 MB
+_NATIVE_MAX_HEADS = 64  # and its per-text sums live on the stack
 
 
 class ModelFormatError(ValueError):
@@ -91,7 +92,7 @@ class ClassifierModel:
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Raw per-head probabilities, shape (len(texts), n_heads)."""
         nat = native.get()
-        if nat is not None and self.spec.n_buckets <= _NATIVE_MAX_BUCKETS:
+        if nat is not None and self.spec.n_buckets <= _NATIVE_MAX_BUCKETS and len(self.heads) <= _NATIVE_MAX_HEADS:
             logits = self._logits_native(nat, texts)
         else:
             logits = self._logits_numpy(texts)
