@@ -8,10 +8,10 @@ difference to a minimal example.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,8 +19,7 @@ from hegui.datascan import minhash, signals
 from hegui.detect.classifier.detector import default_model_path
 from hegui.detect.classifier.model import ClassifierModel
 
-if not os.environ.get("HEGUI_REQUIRE_NATIVE"):  # `make test` requires it; elsewhere it may be missing
-    pytest.importorskip("hegui._native", reason="the C extension was not built (no compiler at install time)")
+Both = Callable[[Callable[[], Any]], tuple[Any, Any]]  # the `numpy_then_c` fixture (tests/conftest.py)
 
 # Any code point, lone surrogates included (st.text leaves them out by default), and a bias
 # towards the characters the tables treat specially: whitespace, line breaks, CJK, digits.
@@ -31,37 +30,29 @@ _CHARS = st.one_of(
     st.characters(min_codepoint=0x4E00, max_codepoint=0x4E40),
 )
 _TEXTS = st.lists(st.text(_CHARS, max_size=300), max_size=12)
-_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The fixture is function-scoped: each example sets HEGUI_NATIVE itself, so nothing carries over.
+_SETTINGS = settings(max_examples=300, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 _MODEL = ClassifierModel.load(default_model_path())
-
-
-def _twice(fn, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("HEGUI_NATIVE", "0")
-    ref = fn()
-    monkeypatch.setenv("HEGUI_NATIVE", "1")
-    return ref, fn()
 
 
 @_SETTINGS
 @given(texts=_TEXTS)
-def test_classifier_logits(texts: list[str]) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        ref, got = _twice(lambda: _MODEL.probabilities(texts), mp)
+def test_classifier_logits(texts: list[str], numpy_then_c: Both) -> None:
+    ref, got = numpy_then_c(lambda: _MODEL.probabilities(texts))
     assert np.array_equal(ref.view(np.uint32), got.view(np.uint32))
 
 
 @_SETTINGS
 @given(texts=_TEXTS, n=st.integers(1, 8), k=st.sampled_from([1, 2, 7, 16, 128]), seed=st.integers(-(2**63), 2**64 - 1))
-def test_minhash_band_keys(texts: list[str], n: int, k: int, seed: int) -> None:
+def test_minhash_band_keys(texts: list[str], n: int, k: int, seed: int, numpy_then_c: Both) -> None:
     bands = max(1, k // 10)
-    with pytest.MonkeyPatch.context() as mp:
-        ref, got = _twice(lambda: minhash.text_band_keys(texts, n, seed, k, bands, k // bands), mp)
+    ref, got = numpy_then_c(lambda: minhash.text_band_keys(texts, n, seed, k, bands, k // bands))
     assert got == ref
 
 
 @_SETTINGS
 @given(texts=_TEXTS, sample=st.sampled_from([0, 3, 4000]))
-def test_signals(texts: list[str], sample: int) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        ref, got = _twice(lambda: signals.analyse_batch(texts, sample=sample), mp)
+def test_signals(texts: list[str], sample: int, numpy_then_c: Both) -> None:
+    ref, got = numpy_then_c(lambda: signals.analyse_batch(texts, sample=sample))
     assert got == ref

@@ -6,9 +6,11 @@ verdicts and a Ray worker without the extension must agree with a local worker t
 
 from __future__ import annotations
 
-import os
 import random
 import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,24 +22,13 @@ from hegui.detect.classifier.model import ClassifierModel, Head
 
 from .test_features_model import _random_texts
 
-if not os.environ.get("HEGUI_REQUIRE_NATIVE"):  # `make test` requires it; elsewhere it may be missing
-    pytest.importorskip("hegui._native", reason="the C extension was not built (no compiler at install time)")
+Both = Callable[[Callable[[], Any]], tuple[Any, Any]]  # the `numpy_then_c` fixture (tests/conftest.py)
 
 
-def test_extension_is_built_where_required() -> None:
+def test_extension_is_built_where_required(native_ext: ModuleType) -> None:
     # `make test` sets HEGUI_REQUIRE_NATIVE=1: there the extension must have been built by the
-    # install (setup.py), not silently replaced by the numpy path.
-    import hegui._native  # noqa: F401  (ImportError fails the test)
-
-    assert native.get() is not None
-
-
-def _both(model: ClassifierModel, texts: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray]:
-    monkeypatch.setenv("HEGUI_NATIVE", "0")
-    ref = model.probabilities(texts)
-    monkeypatch.setenv("HEGUI_NATIVE", "1")
-    assert native.get() is not None
-    return ref, model.probabilities(texts)
+    # install (setup.py), not silently replaced by the numpy path (the fixture fails without it).
+    assert native.get() is native_ext
 
 
 def _long_texts() -> list[str]:
@@ -48,21 +39,21 @@ def _long_texts() -> list[str]:
     return ["长文本" * 900, "".join(rng.choice(cjk) for _ in range(20_000)), "a" * 5000, "😀\ud800" * 300]
 
 
-def test_shipped_model_native_equals_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shipped_model_native_equals_numpy(numpy_then_c: Both) -> None:
     model = ClassifierModel.load(default_model_path())
     texts = [*_random_texts(3000, seed=21), *_long_texts(), "", "a"]
-    ref, got = _both(model, texts, monkeypatch)
+    ref, got = numpy_then_c(lambda: model.probabilities(texts))
     assert got.dtype == np.float32 and np.array_equal(ref.view(np.uint32), got.view(np.uint32))
     for t in texts[:200] + texts[-6:]:  # one text: the gateway's call
-        ref, got = _both(model, [t], monkeypatch)
+        ref, got = numpy_then_c(lambda t=t: model.probabilities([t]))
         assert np.array_equal(ref.view(np.uint32), got.view(np.uint32)), t
-    ref, got = _both(model, [], monkeypatch)
+    ref, got = numpy_then_c(lambda: model.probabilities([]))
     assert ref.shape == got.shape == (0, len(model.heads))
 
 
 @pytest.mark.parametrize("n_heads", [1, 3, 6, 8, 9])
 @pytest.mark.parametrize("spec", [FeatureSpec(), FeatureSpec(2, 3, 1 << 12), FeatureSpec(1, 1, 1 << 4), FeatureSpec(3, 8, 1 << 20)])
-def test_random_models_native_equals_numpy(spec: FeatureSpec, n_heads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_random_models_native_equals_numpy(spec: FeatureSpec, n_heads: int, numpy_then_c: Both) -> None:
     # Row widths 1, 4, 8, 8 and 9 (padded as the model pads them), n-gram orders that skip
     # unigrams, a table smaller than a text's n-grams, and long n-grams in a larger table.
     rng = np.random.default_rng(n_heads)
@@ -71,15 +62,15 @@ def test_random_models_native_equals_numpy(spec: FeatureSpec, n_heads: int, monk
     heads = [Head(f"h{i}", f"R{i}") for i in range(n_heads)]
     model = ClassifierModel(spec, heads, weights, rng.standard_normal(n_heads).astype(np.float32))
     texts = [*_random_texts(600, seed=n_heads), *_long_texts()[:2]]
-    ref, got = _both(model, texts, monkeypatch)
+    ref, got = numpy_then_c(lambda: model.probabilities(texts))
     assert np.array_equal(ref.view(np.uint32), got.view(np.uint32))
 
 
-def test_largest_table_the_c_path_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_largest_table_the_c_path_takes(numpy_then_c: Both) -> None:
     spec = FeatureSpec(1, 3, 1 << 24)
     weights = np.random.default_rng(0).standard_normal((spec.n_buckets, 1)).astype(np.float32)
     model = ClassifierModel(spec, [Head("h", "R")], weights, np.zeros(1, np.float32))
-    ref, got = _both(model, [*_random_texts(200, seed=9), *_long_texts()[:2]], monkeypatch)
+    ref, got = numpy_then_c(lambda: model.probabilities([*_random_texts(200, seed=9), *_long_texts()[:2]]))
     assert np.array_equal(ref.view(np.uint32), got.view(np.uint32))
 
 
@@ -90,28 +81,25 @@ def test_tables_over_the_bitmap_limit_take_the_numpy_path(monkeypatch: pytest.Mo
     assert np.all(model.probabilities(["你好", ""]) == np.float32(0.5))
 
 
-def test_feature_counts_are_hashed_ngrams_sizes() -> None:
-    import hegui._native as nat
-
+def test_feature_counts_are_hashed_ngrams_sizes(native_ext: ModuleType) -> None:
     from hegui.detect.classifier.features import hashed_ngrams
 
     model = ClassifierModel.load(default_model_path())
     texts = [*_random_texts(300, seed=4), *_long_texts()]
     out = np.zeros((len(texts), len(model.heads)), np.float32)
-    counts = nat.ngram_logits(texts, model._rows, len(model.heads), 1, 3, 19, out)
+    counts = native_ext.ngram_logits(texts, model._rows, len(model.heads), 1, 3, 19, out)
     assert counts == [hashed_ngrams(t, model.spec).size for t in texts]
 
 
-def test_models_with_more_heads_than_the_c_path_takes_use_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_with_more_heads_than_the_c_path_takes_use_numpy() -> None:
     spec = FeatureSpec(1, 2, 1 << 8)
     heads = [Head(f"h{i}", f"R{i}") for i in range(65)]
     model = ClassifierModel(spec, heads, np.zeros((spec.n_buckets, 65), np.float32), np.zeros(65, np.float32))
     assert np.all(model.probabilities(["你好", ""]) == np.float32(0.5))  # the C path would raise
 
 
-def test_bad_arguments_raise_clear_errors() -> None:
-    import hegui._native as nat
-
+def test_bad_arguments_raise_clear_errors(native_ext: ModuleType) -> None:
+    nat = native_ext
     rows = np.zeros((16, 8), np.float32)
     out = np.zeros((2, 6), np.float32)
     with pytest.raises(TypeError, match=r"texts\[1\] is int"):
@@ -126,12 +114,12 @@ def test_bad_arguments_raise_clear_errors() -> None:
         nat.ngram_logits(["a", "b"], np.zeros((16, 4), np.float32), 6, 1, 3, 4, out)
 
 
-def test_threads_share_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threads_share_the_model(numpy_then_c: Both) -> None:
     # The extension releases the GIL while it sums: threads scoring at once (the gateway's
     # worker threads) each get their own texts' scores.
     model = ClassifierModel.load(default_model_path())
     batches = [_random_texts(300, seed=s) for s in range(6)]
-    want = [_both(model, b, monkeypatch)[0] for b in batches]
+    want = [numpy_then_c(lambda b=b: model.probabilities(b))[0] for b in batches]
     got: list[np.ndarray | None] = [None] * len(batches)
 
     def work(i: int) -> None:

@@ -6,8 +6,10 @@ worker without it: the keys must be equal, for every text and every sketch setti
 
 from __future__ import annotations
 
-import os
 import random
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,8 +17,7 @@ import pytest
 from hegui import native
 from hegui.datascan import minhash
 
-if not os.environ.get("HEGUI_REQUIRE_NATIVE"):  # `make test` requires it; elsewhere it may be missing
-    pytest.importorskip("hegui._native", reason="the C extension was not built (no compiler at install time)")
+Both = Callable[[Callable[[], Any]], tuple[Any, Any]]  # the `numpy_then_c` fixture (tests/conftest.py)
 
 
 def _texts(n: int, seed: int) -> list[str]:
@@ -27,42 +28,34 @@ def _texts(n: int, seed: int) -> list[str]:
     return ["".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 3, 4, 5, 6, 9, 20, 80, 400, 3000]))) for _ in range(n)]
 
 
-def _both(texts: list[str], *args: int, monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[int]], list[list[int]]]:
-    monkeypatch.setenv("HEGUI_NATIVE", "0")
-    ref = minhash.text_band_keys(texts, *args)
-    monkeypatch.setenv("HEGUI_NATIVE", "1")
-    assert native.get() is not None
-    return ref, minhash.text_band_keys(texts, *args)
-
-
 @pytest.mark.parametrize(
     ("n", "seed", "k", "bands", "rows"),
     [(5, 42, 128, 12, 10), (1, 1, 7, 2, 3), (3, 2**40 + 3, 9, 4, 2), (8, -5, 16, 16, 1), (2, 0, 1, 1, 1), (4, 7, 33, 3, 11)],
 )
-def test_native_band_keys_equal_numpy(n: int, seed: int, k: int, bands: int, rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_band_keys_equal_numpy(n: int, seed: int, k: int, bands: int, rows: int, numpy_then_c: Both) -> None:
     # The default setting, odd and tiny bin counts (the last pair of rounds has one round; round
     # k + j fills bins of texts with a handful of n-grams), n-grams of one to eight code points.
     texts = _texts(1500, seed=n)
-    ref, got = _both(texts, n, seed, k, bands, rows, monkeypatch=monkeypatch)
+    ref, got = numpy_then_c(lambda: minhash.text_band_keys(texts, n, seed, k, bands, rows))
     assert got == ref
     assert any(ref) and not all(ref)  # both kinds of text are there
-    for t in texts[:100]:
-        assert _both([t], n, seed, k, bands, rows, monkeypatch=monkeypatch)[1] == minhash.text_band_keys([t], n, seed, k, bands, rows)
+    for t, want in zip(texts[:100], ref, strict=False):  # one text alone: its row of the batch
+        assert numpy_then_c(lambda t=t: minhash.text_band_keys([t], n, seed, k, bands, rows)) == ([want], [want])
 
 
-def test_native_keys_match_the_documented_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_keys_match_the_documented_steps(native_ext: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     # Independent of text_band_keys' numpy branch: shingle_hashes → sketch → band_keys by hand.
     texts = ["今天天气很好，我们去公园散步吧。" * 3, "今天天气很好，我们去公园散步吧！" * 3, "短", ""]
     h, doc = minhash.shingle_hashes(texts, 5, 42)
     sig = minhash.sketch(h, doc, len(texts), 128, 42)
     want = minhash.band_keys(sig[:2], 12, 10).tolist()
     monkeypatch.setenv("HEGUI_NATIVE", "1")
+    assert native.get() is native_ext
     assert minhash.text_band_keys(texts, 5, 42, 128, 12, 10) == [*want, [], []]
 
 
-def test_bad_arguments_raise_clear_errors() -> None:
-    import hegui._native as nat
-
+def test_bad_arguments_raise_clear_errors(native_ext: ModuleType) -> None:
+    nat = native_ext
     solid = minhash._solid_lut().view(np.uint8)
     salt = minhash._salts(8, 1)
     out = np.empty((1, 2), np.uint64)

@@ -6,8 +6,10 @@ Ray worker without the extension must get the same annotations as one scanned lo
 
 from __future__ import annotations
 
-import os
 import random
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,8 +17,7 @@ import pytest
 from hegui import native
 from hegui.datascan import signals
 
-if not os.environ.get("HEGUI_REQUIRE_NATIVE"):  # `make test` requires it; elsewhere it may be missing
-    pytest.importorskip("hegui._native", reason="the C extension was not built (no compiler at install time)")
+Both = Callable[[Callable[[], Any]], tuple[Any, Any]]  # the `numpy_then_c` fixture (tests/conftest.py)
 
 
 def _texts(seed: int) -> list[str]:
@@ -38,18 +39,10 @@ def _texts(seed: int) -> list[str]:
     return [*out, "", "  \n ", "x" * 25_000, "重复的一段文字内容啊" * 3000, "\u2028a\u2028a\u2028", "a\r\nb\r\na", " 两端有空格 "]
 
 
-def _both(texts: list[str], monkeypatch: pytest.MonkeyPatch, **kw: int) -> tuple[list, list]:
-    monkeypatch.setenv("HEGUI_NATIVE", "0")
-    ref = signals.analyse_batch(texts, **kw)
-    monkeypatch.setenv("HEGUI_NATIVE", "1")
-    assert native.get() is not None
-    return ref, signals.analyse_batch(texts, **kw)
-
-
 @pytest.mark.parametrize("sample", [4000, 5, 0])
-def test_native_signals_equal_numpy(sample: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_signals_equal_numpy(sample: int, numpy_then_c: Both) -> None:
     texts = _texts(sample)
-    ref, got = _both(texts, monkeypatch, sample=sample)
+    ref, got = numpy_then_c(lambda: signals.analyse_batch(texts, sample=sample))
     assert got == ref
     flags = {f for _, _, fl in ref for f in fl}
     assert {"empty", "too_short", "symbols", "digits", "repetitive"} <= flags  # every branch was taken
@@ -58,26 +51,26 @@ def test_native_signals_equal_numpy(sample: int, monkeypatch: pytest.MonkeyPatch
     assert len(langs) >= 3 if sample else langs == {"und"}  # sample 0: no letter is looked at
 
 
-def test_texts_one_by_one_equal_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_texts_one_by_one_equal_the_batch(native_ext: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = _texts(1)[:300]
     monkeypatch.setenv("HEGUI_NATIVE", "1")
+    assert native.get() is native_ext
     batch = signals.analyse_batch(texts)
     assert [signals.analyse_batch([t])[0] for t in texts] == batch
 
 
-def test_repeated_ngram_cover_is_exact_on_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repeated_ngram_cover_is_exact_on_hash_collisions(numpy_then_c: Both) -> None:
     # Many distinct grams in one text (a table with long probe chains) and one gram that comes
     # back: only that gram's characters count.
     rng = random.Random(3)
     body = "".join(chr(0x4E00 + rng.randrange(20000)) for _ in range(19_990))
     text = body + body[:10]
-    ref, got = _both([text], monkeypatch)
+    ref, got = numpy_then_c(lambda: signals.analyse_batch([text]))
     assert got == ref
 
 
-def test_bad_arguments_raise_clear_errors() -> None:
-    import hegui._native as nat
-
+def test_bad_arguments_raise_clear_errors(native_ext: ModuleType) -> None:
+    nat = native_ext
     lut = signals._combined_lut()
     out = np.empty((1, 16), np.int64)
     with pytest.raises(ValueError, match="n must be"):
