@@ -7,7 +7,6 @@ original anchors and no window skipping, and the IP recogniser's original quick 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import threading
 from pathlib import Path
@@ -30,10 +29,7 @@ from hegui.detect.pii.recognizers import (
 from hegui.text import normalize
 from hegui.text.normalize import NormalizedText
 
-_spec = importlib.util.spec_from_file_location("pii_samples", Path(__file__).with_name("pii_samples.py"))
-assert _spec is not None and _spec.loader is not None
-samples = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(samples)
+from . import pii_samples as samples
 
 
 class _OriginalAddress(AddressRecognizer):

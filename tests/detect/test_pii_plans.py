@@ -8,9 +8,6 @@ the recognisers the gates pass.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,10 +25,7 @@ from hegui.detect.pii.recognizers import (
 )
 from hegui.text import normalize
 
-_spec = importlib.util.spec_from_file_location("pii_samples", Path(__file__).with_name("pii_samples.py"))
-assert _spec is not None and _spec.loader is not None
-samples = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(samples)
+from . import pii_samples as samples
 
 DET = PiiDetector(min_score=0.0)
 AWARE = {"person_name", "address", "ip_address"}
