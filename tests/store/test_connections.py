@@ -121,3 +121,32 @@ def _count_pings(engine: Engine) -> list[int]:
 
     engine.dialect.do_ping = counting  # type: ignore[method-assign]
     return pings
+
+
+def test_processes_starting_at_once_create_the_schema_once(pg_config: StoreConfig, tmp_path: Path) -> None:
+    """Replicas (or ``--workers``) starting together all run ``CREATE SCHEMA IF NOT EXISTS``; without
+    the advisory lock one of them fails with a unique violation on ``pg_namespace``."""
+    import threading
+
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        start.wait()
+        try:
+            make_engine(pg_config, tmp_path).dispose()
+        except BaseException as e:  # the test reports every failure
+            errors.append(e)
+
+    for _ in range(5):  # the race is narrow: several rounds, each on a fresh schema
+        threads = [threading.Thread(target=create) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        engine = make_engine(StoreConfig(url=PG_URL), tmp_path)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{pg_config.db_schema}" CASCADE'))
+        engine.dispose()
+    make_engine(pg_config, tmp_path).dispose()  # the fixture drops it again

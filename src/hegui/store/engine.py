@@ -64,9 +64,23 @@ def make_engine(config: StoreConfig, var_dir: Path) -> Engine:
     if config.pool_ping_idle_s > 0:
         _ping_if_idle(engine, config.pool_ping_idle_s)
     if config.db_schema:
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{config.db_schema}"'))
+        _create_schema(engine, config.db_schema)
     return engine
+
+
+SCHEMA_LOCK = 4802  # pg_advisory lock id; the migrations take 4801
+
+
+def _create_schema(engine: Engine, schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS`` under a transaction-scoped advisory lock.
+
+    Why the lock: the statement is not safe against itself. Two processes starting at once (two
+    replicas, or ``--workers 2``) can both find the schema missing and one then fails with a unique
+    violation on ``pg_namespace``. With the lock the second waits for the first to commit and then
+    finds the schema."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
 
 def _ping_if_idle(engine: Engine, idle_s: float) -> None:
