@@ -148,9 +148,10 @@ def raw_request(base: str, stream: bool, key: str, wait: float | None = None) ->
     return u.hostname or "127.0.0.1", u.port or 80, head + body
 
 
-async def level(base: str, stream: bool, conc: int, per_client: int, warmup: int = 2, key: str = KEY, *,
-                wait: float = 0.2, jitter: float = 0.0, seed: int = 0) -> dict[str, Any]:
-    """``conc`` closed-loop clients, one keep-alive connection each, all started together; each
+async def level(base: str, stream: bool, conc: int, per_client: int, warmup: int = 2, keys: tuple[str, ...] = (KEY,),
+                *, wait: float = 0.2, jitter: float = 0.0, seed: int = 0) -> dict[str, Any]:
+    """``conc`` closed-loop clients, one keep-alive connection each, all started together (client
+    ``i`` sends with ``keys[i % len(keys)]``: one key for all, or a user of its own each); each
     sends ``warmup`` requests that are not recorded, then ``per_client`` that are. Each request asks
     the upstream to take ``wait`` × (1 ± ``jitter``) seconds (uniform, seeded per client) and its
     recorded figure is the latency *beyond* that wait — the time the path to the model adds.
@@ -171,7 +172,7 @@ async def level(base: str, stream: bool, conc: int, per_client: int, warmup: int
         c: Conn | None = None
         for n in range(warmup + per_client):
             w = round(wait * (1 + jitter * (2 * rng.random() - 1)), 4)
-            host, port, raw = raw_request(base, stream, key, w)
+            host, port, raw = raw_request(base, stream, keys[i % len(keys)], w)
             c = c or Conn(host, port)
             try:
                 x = await c.request(raw, stream) - w
@@ -239,10 +240,11 @@ def summary(lat: list[float], first: list[float], errors: int, wall: float, sent
 
 def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], per_client: int, warmup: int,
             rounds: int, waits: tuple[float, float], jitters: list[float],
-            keys: dict[str, str] | None = None, modes: tuple[str, ...] = ("plain", "ttft")) -> dict[str, dict[str, Any]]:
+            keys: dict[str, tuple[str, ...]] | None = None, modes: tuple[str, ...] = ("plain", "ttft")) -> dict[str, dict[str, Any]]:
     """Every (mode, jitter, level) runs on all targets in interleaved rounds, so load from others
     on a shared machine falls on every target alike. ``waits``: the upstream's mean time to a whole
-    answer and to a stream's first token; ``keys``: the API key per target (default: the admin key);
+    answer and to a stream's first token; ``keys``: the API keys per target, shared round robin by
+    the clients (default: the admin key);
     ``modes``: "plain" (non-streaming) and/or "ttft" (streaming)."""
     keys = keys or {}
     out: dict[str, dict[str, Any]] = {name: {} for name in targets}
@@ -255,7 +257,7 @@ def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], pe
                     for name, base in targets.items():
                         pid = pids.get(name)
                         c0 = cpu_s(pid) if pid else 0.0
-                        r = run(level(base, stream, c, per_client, warmup, keys.get(name, KEY), wait=waits[stream],
+                        r = run(level(base, stream, c, per_client, warmup, keys.get(name, (KEY,)), wait=waits[stream],
                                       jitter=j, seed=rnd))
                         a = acc[name]
                         for k in ("lat", "first", "errors", "wall", "sent"):
@@ -272,21 +274,27 @@ def run_all(targets: dict[str, str], pids: dict[str, int], levels: list[int], pe
     return out
 
 
-ADULT_ID = "11010519491231002X"  # checksum-valid, born 1949 (the offline verifier checks structure)
+def adult_id(n: int) -> str:
+    """The ``n``-th of distinct checksum-valid ID numbers of adults (born 1949; the offline verifier
+    checks structure, and one ID number may belong to one account only)."""
+    from hegui.detect.pii.validators import id_check_char
+
+    first17 = f"11010519491231{n % 1000:03d}"
+    return first17 + id_check_char(first17)
 
 
-def user_key(base: str, verify: bool = False) -> str:
+def user_key(base: str, verify: bool = False, user: str = "bench-user", n: int = 0) -> str:
     """A new user key on the gateway at ``base`` (…/v1), with a per-key rate limit high enough never
     to refuse: the limit is still counted, so every user-path duty runs. ``verify``: register the
     user's real name first (an adult), as the default policy requires of every user."""
     root = base.rsplit("/v1", 1)[0]
     r = httpx.post(f"{root}/admin/v1/keys", headers={"Authorization": f"Bearer {KEY}"},
-                   json={"user": "bench-user", "rate_limit_rpm": 1_000_000}, timeout=30)
+                   json={"user": user, "rate_limit_rpm": 1_000_000}, timeout=30)
     r.raise_for_status()
     key = str(r.json()["key"])
     if verify:
         r = httpx.post(f"{base}/hegui/identity", headers={"Authorization": f"Bearer {key}"},
-                       json={"name": "测试用户", "id_number": ADULT_ID}, timeout=30)
+                       json={"name": "测试用户", "id_number": adult_id(n)}, timeout=30)
         r.raise_for_status()
     return key
 
@@ -358,6 +366,10 @@ def main() -> None:
     ap.add_argument("--user-key", action="store_true",
                     help="drive the gateways with a verified user's key (default policy; rate limit counted, "
                          "identity, usage and sanction duties) instead of the admin key")
+    ap.add_argument("--users", type=int, default=1, metavar="N",
+                    help="with --user-key: N verified users, each its own key, shared round robin by the clients "
+                         "(1: every client on one key — one user's rate window and usage row take every "
+                         "request; the number of clients: independent users, as in production)")
     ap.add_argument("--modes", default="plain,ttft",
                     help="comma list: plain (non-streaming, whole answer) and/or ttft (streaming, first token); "
                          "an A/B of the non-streaming path needs only plain, in half the time")
@@ -417,9 +429,10 @@ def main() -> None:
         if args.cpu:
             results["cpu"] = cpu_per_request(targets, pids, args.cpu, args.cpu_clients, args.cpu_runs, args.latency)
         else:
-            keys = ({name: user_key(targets[name], verify=True) for name in pids if name.startswith("hegui")}
-                    if args.user_key else {})
+            keys = ({name: tuple(user_key(targets[name], verify=True, user=f"bench-user-{u}", n=u) for u in range(args.users))
+                     for name in pids if name.startswith("hegui")} if args.user_key else {})
             results["key"] = "user" if args.user_key else "admin"
+            results["users"] = args.users if args.user_key else 0
             results.update(run_all(targets, pids, levels, args.per_client, args.warmup, args.rounds, (args.latency, args.prefill),
                                [float(x) for x in args.jitter.split(",")], keys,
                                tuple(m.strip() for m in args.modes.split(","))))

@@ -118,6 +118,27 @@ def test_abuse_patterns_from_findings_and_rates(make_gateway):
     assert any(e["kind"] == "abuse" and "flood" in e["reason"] for e in events)
 
 
+def test_a_recorded_flood_minute_costs_no_store_transaction(make_gateway, monkeypatch):
+    """Past the first flood request of a minute, the duties' read already shows the flood recorded:
+    `enforcement.flood` (a locking transaction on the user's standing) is not called again."""
+    from hegui.enforcement import service as enforcement
+
+    calls: list[int] = []
+    real = enforcement.flood
+
+    def counting(*a, **kw):
+        calls.append(a[-1])  # the minute
+        return real(*a, **kw)
+
+    monkeypatch.setattr(enforcement, "flood", counting)
+    g = make_gateway(enforcement={"flood_rpm": 2, "abuse_per_day": 100}, gateway={"rate_limit_rpm": 1000})
+    f = g.user("busy")
+    assert [g.chat(f, "你好").status_code for _ in range(8)] == [200] * 8
+    assert 1 <= len(calls) == len(set(calls)) <= 2  # once per minute (a minute may turn during the test)
+    events = g.client.get("/admin/v1/users/busy", headers=g.admin).json()["sanctions"]
+    assert len([e for e in events if e["kind"] == "abuse"]) == len(calls)
+
+
 def test_only_counts_and_risk_ids_per_user(make_gateway):
     """Art. 11: the sanction tables hold counts and risk ids, never what the user wrote."""
     g = make_gateway(audit={"store_content": False, "purge_interval_s": 0})

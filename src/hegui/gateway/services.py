@@ -119,7 +119,7 @@ def _read_stmt(dialect: str, *, counting: bool = False) -> Any:
 
 
 _STANDING_COLS = ("account", "status", "suspended_until", "reason", "strikes_total", "consecutive", "day",
-                  "day_strikes", "suspensions", "warnings")
+                  "day_strikes", "suspensions", "warnings", "flood_minute")
 _IDENTITY_COLS = ("account", "id_hash", "id_last4", "id_verified", "mobile_hash", "mobile_last4", "mobile_verified",
                   "minor_until", "age_known", "method")
 _READS: dict[tuple[str, bool], Any] = {}  # (dialect, counting) → statement, built on first use
@@ -141,6 +141,7 @@ class Admission:
     minute: int = 0
     minute_requests: int = 0
     notice_shown: bool = False
+    flood_minute: int | None = None  # the minute a flood was last recorded for this user, as read
     usage: UsageResult | None = None
     refusal: GatewayError | None = None
 
@@ -192,7 +193,7 @@ def _admit_on(conn: Connection, state: GatewayState, account: str, key: KeyInfo,
     view = identity.view_of(_row_part(row, "id_", _IDENTITY_COLS), s.identity, dt.date.today())
     adm = Admission(standing=enforcement.standing_json(_row_part(row, "st_", _STANDING_COLS)), identity=view,
                     minute=minute, minute_requests=count if count is not None else int(row.rate_count or 0),
-                    notice_shown=row.notice_shown_at is not None)
+                    notice_shown=row.notice_shown_at is not None, flood_minute=row.st_flood_minute)
     if s.enforcement.enabled and (err := enforcement.refusal_for(adm.standing)) is not None:
         adm.refusal = err
         return adm
@@ -228,7 +229,8 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
         state.metrics.fail_closed.labels("store").inc()
         raise store_failed() from e
     ctx.extra.update(standing=adm.standing, identity=adm.identity, minute=adm.minute,
-                     minute_requests=adm.minute_requests, notice_shown=adm.notice_shown)
+                     minute_requests=adm.minute_requests, notice_shown=adm.notice_shown,
+                     flood_minute=adm.flood_minute)
     if adm.refusal is not None:
         raise adm.refusal
     s = state.settings
@@ -245,8 +247,12 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
 
 
 async def _flood(state: GatewayState, ctx: RequestContext) -> None:
+    """A user over ``flood_rpm`` this minute: record the flood (once a minute) and refuse if that
+    suspends them. Past the first, a flood minute is already recorded, which the duties' read saw
+    (``flood_minute``): no store transaction then — every request of a flooding user took one,
+    locking the user's standing row, exactly when that user sends the most."""
     cfg = state.settings.enforcement
-    if ctx.extra["minute_requests"] <= cfg.flood_rpm:
+    if ctx.extra["minute_requests"] <= cfg.flood_rpm or ctx.extra.get("flood_minute") == ctx.extra["minute"]:
         return
     st = await _store(enforcement.flood, state.factory, state.key, cfg, services_of(state).thresholds, ctx.user_pseudo,
                       ctx.extra["minute"])

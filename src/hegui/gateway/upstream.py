@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from hegui.gateway import fastjson
-from hegui.gateway.aionet import AsyncioTransport
 from hegui.gateway.config import GatewayConfig
 from hegui.gateway.errors import GatewayError, no_upstream
+from hegui.gateway.http1 import Http1Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +52,9 @@ class Upstream:
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s), limits=limits,
         )
-        # httpx over plain asyncio (see hegui.gateway.aionet). Set after construction, not passed as
-        # ``transport=``: httpx ignores proxies from the environment (HTTPS_PROXY…) when given one.
-        self.client._transport = AsyncioTransport(limits=limits)
+        # httpx with hegui's HTTP/1.1 transport (see hegui.gateway.http1). Set after construction, not
+        # passed as ``transport=``: httpx ignores proxies from the environment (HTTPS_PROXY…) when given one.
+        self.client._transport = Http1Transport(limits=limits)
         self._timeout = self.client.timeout.as_dict()
         self._default_headers = self.client.headers.raw  # Accept, Accept-Encoding, Connection, User-Agent
         self._routes: dict[str, tuple[httpx.URL, httpx.AsyncBaseTransport]] = {}

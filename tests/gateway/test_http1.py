@@ -1,12 +1,15 @@
-"""The gateway's httpx client over `hegui.gateway.aionet` (plain asyncio instead of anyio): pooled
-connections a server closed are not reused, a request leaves in one write, timeouts and refused
-connections map to httpx's errors, large bodies and responses pass whole, and TLS works."""
+"""The gateway's httpx client over `hegui.gateway.http1.Http1Transport` (asyncio + httptools): pooled
+connections a server closed are not reused, a request leaves in one write, every way a response
+can be framed (Content-Length, chunked, close-delimited, after interim 1xx) reads whole, timeouts,
+refused connections, protocol errors and a full pool map to httpx's errors, a cancelled or
+half-read request never leaves its connection in the pool, and TLS and proxies work."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import ipaddress
+import json
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hegui.gateway.aionet import AsyncioBackend, AsyncioTransport
+from hegui.gateway.http1 import Http1Transport
 from hegui.testing import free_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -23,7 +26,7 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 
 def client(**kw: Any) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-    return httpx.AsyncClient(transport=AsyncioTransport(limits=limits, **kw), timeout=httpx.Timeout(2.0, connect=1.0))
+    return httpx.AsyncClient(transport=Http1Transport(limits=limits, **kw), timeout=httpx.Timeout(2.0, connect=1.0))
 
 
 async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
@@ -45,13 +48,6 @@ async def serve(handler: Handler, ssl_ctx: ssl.SSLContext | None = None) -> tupl
     port = free_port()
     server = await asyncio.start_server(handler, "127.0.0.1", port, ssl=ssl_ctx)
     return server, port
-
-
-def test_the_pool_runs_on_the_asyncio_backend() -> None:
-    """Guards the one private attribute relied on: httpx sends through ``_pool``."""
-    t = AsyncioTransport(limits=httpx.Limits(max_connections=3))
-    assert isinstance(t._pool._network_backend, AsyncioBackend)
-    assert t._pool._max_connections == 3
 
 
 def test_keepalive_reuse_and_a_connection_the_server_closed() -> None:
@@ -87,44 +83,34 @@ def test_keepalive_reuse_and_a_connection_the_server_closed() -> None:
     assert len(conns) == 2
 
 
-def test_headers_and_body_leave_in_one_write() -> None:
-    """httpcore writes a request's headers and body separately; they reach the socket as one
-    write, when the response is first read."""
+def test_headers_and_body_leave_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request's head and body reach the socket as one write (one loopback segment, one wake-up
+    of the model server)."""
     received: list[bytes] = []
+    writes: list[int] = []
+    real = asyncio.selector_events._SelectorSocketTransport.write  # type: ignore[attr-defined]
 
-    class Counting:
-        def __init__(self, inner: Any) -> None:
-            self.inner, self.writes = inner, 0
-
-        def write(self, data: bytes) -> None:
-            self.writes += 1
-            self.inner.write(data)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
+    def counting(self: Any, data: bytes) -> None:
+        if not bytes(data).startswith(b"HTTP/"):  # not the server's answer
+            writes.append(len(data))
+        real(self, data)
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        received.append(await reader.readexactly(len(b"HEAD\r\n\r\nBODY")))
-        writer.write(b"OK")
+        _, body = await read_request(reader)
+        received.append(body)
+        writer.write(response(b"{}"))
         await writer.drain()
         writer.close()
 
-    async def main() -> int:
+    async def main() -> None:
         server, port = await serve(handler)
-        async with server:
-            stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=1)
-            counting = Counting(stream._transport)
-            stream._transport = counting  # type: ignore[assignment]
-            await stream.write(b"HEAD\r\n\r\n")
-            await stream.write(b"BODY")
-            assert counting.writes == 0  # held until the response is read
-            assert await stream.read(100, timeout=1) == b"OK"
-            assert await stream.read(100, timeout=1) == b""  # end of stream
-            await stream.aclose()
-            return counting.writes
+        async with server, client() as c:
+            monkeypatch.setattr(asyncio.selector_events._SelectorSocketTransport, "write", counting)  # type: ignore[attr-defined]
+            await c.post(f"http://127.0.0.1:{port}/x", json={"a": "值" * 100})
 
-    assert asyncio.run(main()) == 1
-    assert received == [b"HEAD\r\n\r\nBODY"]
+    asyncio.run(main())
+    assert [json.loads(b) for b in received] == [{"a": "值" * 100}]
+    assert len(writes) == 1
 
 
 def test_large_body_and_large_response_pass_whole() -> None:
@@ -266,7 +252,7 @@ def test_upstream_requests_carry_client_headers_and_no_cookies() -> None:
 
 def test_proxy_from_the_environment_is_still_used(monkeypatch: pytest.MonkeyPatch) -> None:
     """``HTTP_PROXY`` keeps working: httpx's own proxy transport carries the request (absolute
-    URL to the proxy); hosts in ``NO_PROXY`` go direct over the asyncio pool."""
+    URL to the proxy); hosts in ``NO_PROXY`` go direct through `Http1Transport`."""
     from hegui.gateway.config import GatewayConfig
     from hegui.gateway.upstream import Target, Upstream
 
@@ -286,91 +272,13 @@ def test_proxy_from_the_environment_is_still_used(monkeypatch: pytest.MonkeyPatc
         async with server:
             up = Upstream(GatewayConfig(upstream_url="http://upstream.invalid/v1"))
             assert await up.post_json(Target("http://upstream.invalid/v1", None, "m"), "/chat/completions", {}) == {"via": "proxy"}
-            assert isinstance(up.client._transport, AsyncioTransport)
-            # a host in NO_PROXY: the asyncio pool, straight to the (here same) server
+            assert isinstance(up.client._transport, Http1Transport)
+            # a host in NO_PROXY: hegui's transport, straight to the (here same) server
             assert up._route(f"http://localhost:{port}/v1/x")[1] is up.client._transport
             await up.aclose()
 
     asyncio.run(main())
     assert seen == [b"POST http://upstream.invalid/v1/chat/completions HTTP/1.1"]
-
-
-class _FakeConn:
-    """A pooled connection's state, as the pool's assignment reads it."""
-
-    def __init__(self, rng: Any, n: int) -> None:
-        self.n = n
-        self.closed, self.expired = rng.random() < 0.1, rng.random() < 0.1
-        self.idle = rng.random() < 0.5
-        self.available = self.idle or rng.random() < 0.1
-        self.origin = rng.choice(["a", "b"])
-
-    def is_closed(self) -> bool:
-        return self.closed
-
-    def has_expired(self) -> bool:
-        return self.expired
-
-    def is_idle(self) -> bool:
-        return self.idle
-
-    def is_available(self) -> bool:
-        return self.available
-
-    def can_handle_request(self, origin: str) -> bool:
-        return origin == self.origin
-
-
-class _NewConn(_FakeConn):
-    """A connection the pool just created: still connecting, so neither idle nor available."""
-
-    def __init__(self, n: str, origin: str) -> None:
-        self.n, self.origin = n, origin
-        self.closed = self.expired = self.idle = self.available = False
-
-
-class _FakeRequest:
-    def __init__(self, rng: Any) -> None:
-        self.request = type("R", (), {"url": type("U", (), {"origin": rng.choice(["a", "b"])})()})()
-        self.connection: Any = None if rng.random() < 0.6 else "busy"
-
-    def is_queued(self) -> bool:
-        return self.connection is None
-
-    def assign_to_connection(self, connection: Any) -> None:
-        self.connection = connection
-
-
-def test_lean_pool_assigns_like_httpcore_on_random_states() -> None:
-    """`LeanPool` keeps, closes and assigns exactly the connections httpcore's pool would."""
-    import random
-
-    import httpcore
-
-    from hegui.gateway.aionet import LeanPool
-
-    def run(cls: type, seed: int) -> tuple[Any, ...]:
-        rng = random.Random(seed)
-        pool = cls(max_connections=rng.randint(1, 12), max_keepalive_connections=rng.randint(0, 12))
-        pool._connections = [_FakeConn(rng, i) for i in range(rng.randint(0, 14))]
-        pool._requests = [_FakeRequest(rng) for _ in range(rng.randint(0, 8))]
-        made: list[str] = []
-
-        def create(origin: str) -> Any:
-            made.append(origin)
-            return _NewConn(f"new-{len(made)}-{origin}", origin)
-
-        pool.create_connection = create  # type: ignore[method-assign]
-        closing = pool._assign_requests_to_connections()
-
-        def ident(c: Any) -> Any:
-            return c if isinstance(c, str) else c.n  # "busy": a request already on a connection
-
-        return ([ident(c) for c in pool._connections], [ident(c) for c in closing],
-                [ident(r.connection) if r.connection is not None else None for r in pool._requests], made)
-
-    for seed in range(3000):
-        assert run(LeanPool, seed) == run(httpcore.AsyncConnectionPool, seed), seed
 
 
 def test_requests_queue_on_a_full_pool_and_all_complete() -> None:
@@ -388,8 +296,165 @@ def test_requests_queue_on_a_full_pool_and_all_complete() -> None:
     async def main() -> list[Any]:
         server, port = await serve(handler)
         limits = httpx.Limits(max_connections=2, max_keepalive_connections=1)
-        async with server, httpx.AsyncClient(transport=AsyncioTransport(limits=limits), timeout=5) as c:
+        async with server, httpx.AsyncClient(transport=Http1Transport(limits=limits), timeout=5) as c:
             rs = await asyncio.gather(*(c.post(f"http://127.0.0.1:{port}/x", json={"i": i}) for i in range(12)))
             return [r.json()["i"] for r in rs]
 
     assert asyncio.run(main()) == list(range(12))
+
+
+async def _one_answer(raw: bytes, *, then_close: bool = True) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(raw)
+        await writer.drain()
+        if then_close:
+            writer.close()
+
+    return handler
+
+
+def _fetch(raw: bytes, *, then_close: bool = True) -> httpx.Response:
+    async def main() -> httpx.Response:
+        server, port = await serve(await _one_answer(raw, then_close=then_close))
+        async with server, client() as c:
+            r = await c.post(f"http://127.0.0.1:{port}/x", json={})
+            await r.aread()
+            return r
+
+    return asyncio.run(main())
+
+
+def test_chunked_close_delimited_and_interim_responses_read_whole() -> None:
+    chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+               b"3\r\nabc\r\n6\r\n\xe4\xbd\xa0\xe5\xa5\xbd\r\n0\r\n\r\n")
+    r = _fetch(chunked, then_close=False)
+    assert r.status_code == 200 and r.content == "abc你好".encode() and r.headers["content-type"] == "text/plain"
+    # no length, not chunked: the body runs to the end of the connection
+    r = _fetch(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
+    assert r.content == b"until the end"
+    # a 103 Early Hints before the real response is skipped
+    r = _fetch(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+               then_close=False)
+    assert (r.status_code, r.content, r.reason_phrase, r.http_version) == (201, b"ok", "Created", "HTTP/1.1")
+    assert "link" not in r.headers
+    # gzip is decoded by httpx, as with its own transport
+    import gzip
+
+    z = gzip.compress(b'{"z": 1}')
+    r = _fetch(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " + str(len(z)).encode() + b"\r\n\r\n" + z,
+               then_close=False)
+    assert r.json() == {"z": 1}
+
+
+def test_malformed_and_truncated_responses_are_protocol_errors() -> None:
+    for raw in (b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", b""):
+        with pytest.raises(httpx.RemoteProtocolError):
+            _fetch(raw)
+
+
+def test_connection_close_and_half_read_responses_are_not_reused() -> None:
+    """``Connection: close`` ends the connection; so does a response its reader stopped reading
+    (the rest of it would be read as the next response)."""
+    conns: list[int] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conns.append(1)
+        while True:
+            try:
+                _, body = await read_request(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            if body == b'{"close":true}':
+                writer.write(response(b"{}", close=True))
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + b"x" * 200_000)
+            await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await serve(handler)
+        async with server, client() as c:
+            await c.post(f"http://127.0.0.1:{port}/x", json={"close": True})
+            async with c.stream("POST", f"http://127.0.0.1:{port}/x", json={}) as r:
+                async for _ in r.aiter_raw():
+                    break  # stop after the first piece
+            r2 = await c.post(f"http://127.0.0.1:{port}/x", json={})
+            assert len(r2.content) == 200_000
+
+    asyncio.run(main())
+    assert len(conns) == 3
+
+
+def test_pool_timeout_cancellation_and_keepalive_expiry() -> None:
+    """A full pool makes the next request wait, up to the pool timeout; a request cancelled while
+    waiting for its answer frees its slot and closes its connection; an idle connection older than
+    ``keepalive_expiry`` is not reused."""
+    conns: list[int] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conns.append(1)
+        while True:
+            try:
+                _, body = await read_request(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            if body == b'{"slow":true}':
+                await asyncio.sleep(2)
+            writer.write(response(b"{}"))
+            try:
+                await writer.drain()
+            except ConnectionError:
+                break
+        writer.close()
+
+    async def main() -> None:
+        server, port = await serve(handler)
+        t = Http1Transport(limits=httpx.Limits(max_connections=1, keepalive_expiry=0.2))
+        url = f"http://127.0.0.1:{port}/x"
+        async with server, httpx.AsyncClient(transport=t, timeout=httpx.Timeout(5.0, pool=0.2)) as c:
+            slow = asyncio.create_task(c.post(url, json={"slow": True}))
+            await asyncio.sleep(0.1)
+            with pytest.raises(httpx.PoolTimeout):
+                await c.post(url, json={})
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
+            assert t._active == 0 and t._n_idle == 0  # the half-answered connection was closed
+            await c.post(url, json={})
+            await c.post(url, json={})  # reuses it
+            await asyncio.sleep(0.3)
+            await c.post(url, json={})  # expired: a new one
+
+    asyncio.run(main())
+    assert len(conns) == 3
+
+
+def test_a_stream_arrives_piece_by_piece() -> None:
+    """A streamed response is handed on as it arrives, not when it is complete."""
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/event-stream\r\n\r\n")
+        for i in range(3):
+            data = f"data: {i}\n\n".encode()
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.15)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> list[tuple[float, bytes]]:
+        server, port = await serve(handler)
+        got: list[tuple[float, bytes]] = []
+        async with server, client() as c:
+            t0 = asyncio.get_running_loop().time()
+            async with c.stream("POST", f"http://127.0.0.1:{port}/x", json={}) as r:
+                async for piece in r.aiter_raw():
+                    got.append((asyncio.get_running_loop().time() - t0, piece))
+        return got
+
+    got = asyncio.run(main())
+    assert b"".join(p for _, p in got) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    assert len(got) == 3 and got[0][0] < 0.1 and got[2][0] > 0.25
