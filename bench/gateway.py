@@ -313,7 +313,7 @@ def cpu_per_request(targets: dict[str, str], pids: dict[str, int], n: int, clien
             per: list[float] = []
             for _ in range(runs):
                 c0 = cpu_s(pid)
-                res = run(level(base, False, clients, max(1, n // clients), 0, key, wait=wait))
+                res = run(level(base, False, clients, max(1, n // clients), 0, (key,), wait=wait))
                 if res["errors"]:
                     raise RuntimeError(f"{name} {label}: {res['errors']} errors")
                 per.append((cpu_s(pid) - c0) * 1000 / res["sent"])

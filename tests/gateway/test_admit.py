@@ -1,8 +1,9 @@
-"""The duties' store transaction (`services.admit`) on SQLite and PostgreSQL: on PostgreSQL the rate
-count is a CTE of the read statement; both stores must count, refuse and read exactly alike —
-the same counts per minute, the refusal past the limit still counted, old windows forgotten at a
-new minute, a sanction read in the same statement — and a store error still raises (the
-gateway then fails the request closed)."""
+"""The duties' store transaction (`services.admit`) on SQLite and on PostgreSQL's two paths — the
+pipelined one (`admit_pg`, two round trips, the default) and the plain transaction (used when
+usage is counted for some users only), where the rate count is a CTE of the read statement. All
+must count, refuse and read exactly alike — the same counts per minute, the refusal past the
+limit still counted, old windows forgotten at a new minute, a sanction read in the same
+statement — and a store error still raises (the gateway then fails the request closed)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy import select, text
 from hegui.config import Settings
 from hegui.enforcement.models import Standing
 from hegui.enforcement.service import Thresholds
+from hegui.gateway import admit_pg
 from hegui.gateway.services import Services, admit
 from hegui.policy import Duties
 from hegui.store import keys as keystore
@@ -26,11 +28,14 @@ from hegui.store.models import RateWindow
 from hegui.store.testing import pg_available, temp_store
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "postgres" and not pg_available():
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("postgres-transaction", marks=pytest.mark.postgres)])
+def state(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    if request.param.startswith("postgres") and not pg_available():
         pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432 (run `make postgres`)")
-    with temp_store(request.param, tmp_path) as cfg:
+    if request.param == "postgres-transaction":
+        monkeypatch.setattr(admit_pg, "applies", lambda settings: False)
+    with temp_store(request.param.split("-")[0], tmp_path) as cfg:
         engine = make_engine(cfg, tmp_path)
         upgrade(engine)
         settings = Settings(var_dir=tmp_path / "var", secret_key="admit-test")
@@ -85,16 +90,68 @@ def test_store_error_raises(state: Any) -> None:
     assert _windows(state, info.id) == {}  # the whole transaction rolled back
 
 
-def test_statements_per_admission(state: Any) -> None:
-    """PostgreSQL: the count and the read are one statement (one round trip fewer than SQLite's)."""
+def test_statements_per_admission(state: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's pipelined path: two pipelines (round trips), no statement through SQLAlchemy;
+    its plain transaction: the count and the read are one statement (one fewer than SQLite's)."""
+    import psycopg
     from sqlalchemy import event
 
     _, info = keystore.create_key(state.factory, b"k" * 32, "dave")
     admit(state, "acct-d", info, 100)  # the first of a minute also forgets old windows
     seen: list[str] = []
     event.listen(state.engine, "before_cursor_execute", lambda *a: seen.append(a[2].split()[0]))
-    admit(state, "acct-d", info, 100)
-    if state.engine.dialect.name == "postgresql":
-        assert seen == ["WITH", "INSERT", "INSERT", "UPDATE"]  # count+read, then the usage counter's three
-    else:
+    pipelines: list[int] = []
+    real = psycopg.Connection.pipeline
+
+    def counting(self: Any) -> Any:
+        pipelines.append(1)
+        return real(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", counting)
+    adm = admit(state, "acct-d", info, 100)
+    assert adm.usage is not None and adm.usage.requests_today == 2 and adm.minute_requests in (1, 2)
+    if state.engine.dialect.name != "postgresql":
         assert seen == ["INSERT", "SELECT", "INSERT", "INSERT", "UPDATE"]
+    elif admit_pg.applies(state.settings):
+        assert seen == [] and pipelines == [1, 1]
+    else:
+        assert seen == ["WITH", "INSERT", "INSERT", "UPDATE"] and pipelines == []  # count+read, the usage counter's three
+
+
+def test_refused_requests_count_no_usage(state: Any) -> None:
+    """The pipelined path locks the usage rows before the checks refuse; what it leaves counts nothing."""
+    from hegui.usage import service as usage
+
+    _, info = keystore.create_key(state.factory, b"k" * 32, "erin")
+    until = datetime.now(UTC) + timedelta(hours=1)
+    with state.factory() as s, s.begin():
+        s.add(Standing(account="acct-e", status="suspended", suspended_until=until, reason="刷屏", strikes_total=3,
+                       consecutive=3, day=until.date().isoformat(), day_strikes=3, suspensions=1, warnings=1))
+    assert admit(state, "acct-e", info, 100).refusal is not None
+    _, info2 = keystore.create_key(state.factory, b"k" * 32, "frank")
+    t = 1_800_000_000.0
+    assert [admit(state, "acct-f", info2, 1, now=t + i).refusal is None for i in range(3)] == [True, False, False]
+    assert usage.summary(state.factory, state.settings.usage, "acct-e")["requests"] == 0
+    assert usage.summary(state.factory, state.settings.usage, "acct-f")["requests"] == 1
+
+
+@pytest.mark.postgres
+def test_pipelined_admission_survives_a_connection_killed_between_requests(state: Any) -> None:
+    """A pooled connection the server dropped a moment after its last use (so not pinged): the
+    first round trip fails, nothing was committed, and the admission runs again on a new one."""
+    if state.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from hegui.store import StoreConfig
+    from hegui.store.testing import PG_URL
+
+    _, info = keystore.create_key(state.factory, b"k" * 32, "gina")
+    admit(state, "acct-g", info, 100)
+    with state.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    other = make_engine(StoreConfig(url=PG_URL), Path("."))
+    with other.begin() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+    other.dispose()
+    adm = admit(state, "acct-g", info, 100)
+    assert adm.refusal is None and adm.usage is not None and adm.usage.requests_today == 2
+    assert sum(_windows(state, info.id).values()) == 2  # counted once, not twice

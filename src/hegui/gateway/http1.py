@@ -295,6 +295,10 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 await _wait(fut, None if deadline is None else max(0.0, deadline - time.monotonic()))
             except TimeoutError:
                 raise httpx.PoolTimeout("no upstream connection became free within the pool timeout") from None
+            except BaseException:  # cancelled: a slot handed to us just before goes to the next in line
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    self._wake_next()
+                raise
             finally:
                 if fut in self._waiters:
                     self._waiters.remove(fut)
@@ -314,6 +318,9 @@ class Http1Transport(httpx.AsyncBaseTransport):
     def _release_slot(self) -> None:
         """One connection fewer in use: the first request waiting for a slot tries again."""
         self._active -= 1
+        self._wake_next()
+
+    def _wake_next(self) -> None:
         while self._waiters:
             fut = self._waiters.popleft()
             if not fut.done():
@@ -340,6 +347,9 @@ class Http1Transport(httpx.AsyncBaseTransport):
         except (OSError, ssl.SSLError) as e:
             conn.close()
             raise httpx.ConnectError(f"cannot connect to {hostname}:{port}: {e}") from e
+        except BaseException:  # cancelled while connecting: no transport left behind
+            conn.close()
+            raise
         assert conn.transport is not None
         sock = conn.transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):

@@ -25,6 +25,7 @@ from hegui.complaints.service import StoreSource
 from hegui.detect.blocklist import BlocklistDetector
 from hegui.enforcement import service as enforcement
 from hegui.enforcement.service import Thresholds
+from hegui.gateway import admit_pg
 from hegui.gateway.checks import rate_limit_of, rate_limited
 from hegui.gateway.errors import GatewayError, store_failed
 from hegui.gateway.state import GatewayState, RequestContext, in_thread, log
@@ -161,10 +162,56 @@ def admit(state: GatewayState, account: str, key: KeyInfo, rate_limit: int | Non
     raised, so that what was counted before it (the rate window) is still committed.
 
     Core statements built once, not ORM sessions: these were three or four transactions per
-    request through the ORM, the largest CPU cost of a user's request after the Guard checks."""
+    request through the ORM, the largest CPU cost of a user's request after the Guard checks. On
+    PostgreSQL, when every admitted request counts usage (the default), the same statements go
+    out pipelined in two round trips (`hegui.gateway.admit_pg`)."""
     now = time.time() if now is None else now
+    if state.engine.dialect.name == "postgresql" and admit_pg.applies(state.settings):
+        return admit_pg.admit(state, account, key, rate_limit, now)
     with serialized_writes(state.factory):
         return transact(state.engine, lambda conn: _admit_on(conn, state, account, key, rate_limit, now))
+
+
+@dataclass(slots=True)
+class UsageCall:
+    """What `usage.record_on` is to count for an admitted request (`decide` found it needed)."""
+
+    minor: bool
+    remind: bool
+    daily_request_cap: int | None
+    want_notice: bool
+
+
+def decide(state: GatewayState, row: Any, count: int | None, minute: int) -> tuple[Admission, UsageCall | None]:
+    """From the duties' read (and the rate count, already checked): the admission with its
+    refusal if the sanction or real-name checks refuse, and whether usage is to be counted."""
+    s, svc = state.settings, services_of(state)
+    view = identity.view_of(_row_part(row, "id_", _IDENTITY_COLS), s.identity, dt.date.today())
+    adm = Admission(standing=enforcement.standing_json(_row_part(row, "st_", _STANDING_COLS)), identity=view,
+                    minute=minute, minute_requests=count if count is not None else int(row.rate_count or 0),
+                    notice_shown=row.notice_shown_at is not None, flood_minute=row.st_flood_minute)
+    if s.enforcement.enabled and (err := enforcement.refusal_for(adm.standing)) is not None:
+        adm.refusal = err
+        return adm, None
+    if not view.verified and svc.unverified == "refuse":
+        adm.refusal = real_name_required()
+        return adm, None
+    cap = s.identity.unverified_daily_requests if (not view.verified and svc.unverified == "limit") else None
+    remind = svc.duties.anti_addiction_scope == "all" or view.minor
+    # With count_scope "limited", a user no limit or reminder applies to is not counted (less
+    # work per request), except once for the disclosure.
+    needed = (s.usage.count_scope == "all" or view.minor or remind or cap is not None
+              or (s.notices.once_in_chat and not adm.notice_shown))
+    if not (s.usage.enabled and needed):
+        return adm, None
+    return adm, UsageCall(minor=view.minor, remind=remind, daily_request_cap=cap, want_notice=s.notices.once_in_chat)
+
+
+def read_statement(dialect: str, counting: bool) -> Any:
+    read = _READS.get((dialect, counting))
+    if read is None:
+        read = _READS[dialect, counting] = _read_stmt(dialect, counting=counting)
+    return read
 
 
 def _admit_on(conn: Connection, state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
@@ -172,7 +219,6 @@ def _admit_on(conn: Connection, state: GatewayState, account: str, key: KeyInfo,
     """`admit`'s statements, inside its transaction. On PostgreSQL, with a rate limit, the count is
     part of the read (`_read_stmt` ``counting``): on a refusal the read's columns are simply not
     used, so the request gets what the separate count's early return gave it."""
-    s, svc = state.settings, services_of(state)
     minute = int(now // 60)
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
     count: int | None = None
@@ -181,35 +227,17 @@ def _admit_on(conn: Connection, state: GatewayState, account: str, key: KeyInfo,
         if count > rate_limit:
             return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
     counting = rate_limit is not None and dialect == "postgresql"
-    read = _READS.get((dialect, counting))
-    if read is None:
-        read = _READS[dialect, counting] = _read_stmt(dialect, counting=counting)
-    row = conn.execute(read, {"a": account, "key_id": key.id, "window": minute}).one()
+    row = conn.execute(read_statement(dialect, counting), {"a": account, "key_id": key.id, "window": minute}).one()
     if counting and rate_limit is not None:
         count = int(row.rate_count)
         keystore.counted(conn, key.id, minute, count)
         if count > rate_limit:
             return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
-    view = identity.view_of(_row_part(row, "id_", _IDENTITY_COLS), s.identity, dt.date.today())
-    adm = Admission(standing=enforcement.standing_json(_row_part(row, "st_", _STANDING_COLS)), identity=view,
-                    minute=minute, minute_requests=count if count is not None else int(row.rate_count or 0),
-                    notice_shown=row.notice_shown_at is not None, flood_minute=row.st_flood_minute)
-    if s.enforcement.enabled and (err := enforcement.refusal_for(adm.standing)) is not None:
-        adm.refusal = err
-        return adm
-    if not view.verified and svc.unverified == "refuse":
-        adm.refusal = real_name_required()
-        return adm
-    cap = s.identity.unverified_daily_requests if (not view.verified and svc.unverified == "limit") else None
-    remind = svc.duties.anti_addiction_scope == "all" or view.minor
-    # With count_scope "limited", a user no limit or reminder applies to is not counted (less
-    # work per request), except once for the disclosure.
-    needed = (s.usage.count_scope == "all" or view.minor or remind or cap is not None
-              or (s.notices.once_in_chat and not adm.notice_shown))
-    if s.usage.enabled and needed:
+    adm, call = decide(state, row, count, minute)
+    if call is not None:
         try:
-            adm.usage = usage.record_on(conn, s.usage, account, minor=view.minor, remind=remind,
-                                        daily_request_cap=cap, want_notice=s.notices.once_in_chat)
+            adm.usage = usage.record_on(conn, state.settings.usage, account, minor=call.minor, remind=call.remind,
+                                        daily_request_cap=call.daily_request_cap, want_notice=call.want_notice)
         except GatewayError as e:  # nothing was counted; the rate window still is
             adm.refusal = e
     return adm

@@ -134,6 +134,12 @@ def count_statement(dialect: str) -> Any:
     return _HIT[dialect][0]
 
 
+def forget_statement(dialect: str) -> Any:
+    """What `counted` runs on a minute's first request: delete the key's windows before
+    ``before`` (parameters ``kid``, ``before``), for callers that send it themselves."""
+    return _HIT[dialect][1]
+
+
 def counted(conn: Connection, key_id: int, window: int, count: int) -> None:
     """What follows a count in the caller's transaction: the first of a new minute forgets the
     key's older windows (so the table holds at most two rows per key)."""

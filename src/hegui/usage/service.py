@@ -104,38 +104,64 @@ def record_on(conn: Connection, cfg: UsageConfig, account: str, *, minor: bool, 
     A refusal raises `GatewayError` before anything is counted; the caller may still commit (the
     rows it may have created hold no count)."""
     now = now or datetime.now(UTC)
-    local = local_now(cfg, now)
-    if minor and in_quiet_hours(cfg, local):
+    check_quiet_hours(cfg, now, minor=minor)
+    day = day_of(cfg, now)
+    st = _STMTS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    sess = conn.execute(st["lock_session"], {"account": account}).one()
+    start, added = session_step(cfg, sess, now)
+    if minor or daily_request_cap is not None:
+        requests, active_s = conn.execute(st["lock_day"], {"account": account, "day": day}).one()
+        check_limits(cfg, requests, active_s, minor=minor, daily_request_cap=daily_request_cap)
+        conn.execute(st["add_day"], {"acct": account, "d": day, "added": added})
+        res = UsageResult(requests + 1, round((active_s + added) / 60, 2))
+    else:  # no limit to check first: create-or-count in one statement
+        requests, active_s = conn.execute(st["count_day"], {"account": account, "day": day, "added": added}).one()
+        res = UsageResult(requests, round(active_s / 60, 2))
+    conn.execute(st["set_session"], session_values(cfg, sess, res, account=account, start=start, now=now,
+                                                   remind=remind, want_notice=want_notice))
+    return res
+
+
+# The steps of `record_on`, shared with the gateway's pipelined PostgreSQL path
+# (`hegui.gateway.admit_pg`), which runs the same statements in fewer round trips.
+
+def check_quiet_hours(cfg: UsageConfig, now: datetime, *, minor: bool) -> None:
+    if minor and in_quiet_hours(cfg, local_now(cfg, now)):
         raise GatewayError(403, "quiet_hours",
                            f"未成年人模式：{cfg.minor_quiet_start}–{cfg.minor_quiet_end} 暂停服务，请注意休息",
                            f"minor mode: no service between {cfg.minor_quiet_start} and {cfg.minor_quiet_end}; time to rest")
-    day = local.date().isoformat()
-    st = _STMTS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    sess = conn.execute(st["lock_session"], {"account": account}).one()
+
+
+def day_of(cfg: UsageConfig, now: datetime) -> str:
+    return local_now(cfg, now).date().isoformat()
+
+
+def session_step(cfg: UsageConfig, sess: Any, now: datetime) -> tuple[datetime, float]:
+    """(start of the continuous session, seconds of use this request adds) from the locked session row."""
     last = _aware(sess.last_at)
     start = _aware(sess.session_start) or now
-    added = 0.0
     if last is not None and timedelta(0) <= now - last <= timedelta(seconds=cfg.session_gap_s):
-        added = (now - last).total_seconds()
-    else:
-        start = now
-    limited = minor or daily_request_cap is not None
-    if limited:
-        requests, active_s = conn.execute(st["lock_day"], {"account": account, "day": day}).one()
-        if minor and cfg.minor_daily_requests and requests >= cfg.minor_daily_requests:
-            raise GatewayError(429, "daily_limit", f"未成年人模式：今日请求次数已达上限（{cfg.minor_daily_requests} 次）",
-                               f"minor mode: today's limit of {cfg.minor_daily_requests} requests is reached")
-        if minor and cfg.minor_daily_minutes and active_s >= cfg.minor_daily_minutes * 60:
-            raise GatewayError(429, "daily_time_limit", f"未成年人模式：今日使用时长已达上限（{cfg.minor_daily_minutes} 分钟）",
-                               f"minor mode: today's limit of {cfg.minor_daily_minutes} minutes of use is reached")
-        if daily_request_cap is not None and requests >= daily_request_cap:
-            raise GatewayError(429, "unverified_limit", f"未完成实名认证的用户每日限 {daily_request_cap} 次请求，请完成实名认证",
-                               f"unverified users are limited to {daily_request_cap} requests a day; please verify your identity")
-        conn.execute(st["add_day"], {"acct": account, "d": day, "added": added})
-        res = UsageResult(requests + 1, round((active_s + added) / 60, 2))
-    else:
-        requests, active_s = conn.execute(st["count_day"], {"account": account, "day": day, "added": added}).one()
-        res = UsageResult(requests, round(active_s / 60, 2))
+        return start, (now - last).total_seconds()
+    return now, 0.0
+
+
+def check_limits(cfg: UsageConfig, requests: int, active_s: float, *, minor: bool, daily_request_cap: int | None) -> None:
+    """Refuse (nothing counted yet) when today's requests or time already reach a limit."""
+    if minor and cfg.minor_daily_requests and requests >= cfg.minor_daily_requests:
+        raise GatewayError(429, "daily_limit", f"未成年人模式：今日请求次数已达上限（{cfg.minor_daily_requests} 次）",
+                           f"minor mode: today's limit of {cfg.minor_daily_requests} requests is reached")
+    if minor and cfg.minor_daily_minutes and active_s >= cfg.minor_daily_minutes * 60:
+        raise GatewayError(429, "daily_time_limit", f"未成年人模式：今日使用时长已达上限（{cfg.minor_daily_minutes} 分钟）",
+                           f"minor mode: today's limit of {cfg.minor_daily_minutes} minutes of use is reached")
+    if daily_request_cap is not None and requests >= daily_request_cap:
+        raise GatewayError(429, "unverified_limit", f"未完成实名认证的用户每日限 {daily_request_cap} 次请求，请完成实名认证",
+                           f"unverified users are limited to {daily_request_cap} requests a day; please verify your identity")
+
+
+def session_values(cfg: UsageConfig, sess: Any, res: UsageResult, *, account: str, start: datetime, now: datetime,
+                   remind: bool, want_notice: bool) -> dict[str, Any]:
+    """The session row's new values (parameters of ``set_session``); sets ``res``'s reminder and
+    first-notice fields when one is due."""
     reminded = _aware(sess.last_reminder_at)
     new_reminded, shown = sess.last_reminder_at, sess.notice_shown_at
     continuous = (now - start).total_seconds() / 60
@@ -147,9 +173,12 @@ def record_on(conn: Connection, cfg: UsageConfig, account: str, *, minor: bool, 
     if want_notice and sess.notice_shown_at is None:
         res.first_notice = True
         shown = now
-    conn.execute(st["set_session"], {"acct": account, "start": start, "last": now, "reminded": new_reminded,
-                                     "shown": shown})
-    return res
+    return {"acct": account, "start": start, "last": now, "reminded": new_reminded, "shown": shown}
+
+
+def statements(dialect: str) -> dict[str, Any]:
+    """`record_on`'s statements for ``dialect`` ("postgresql" or "sqlite"), built once."""
+    return _STMTS[dialect]
 
 
 def summary(factory: sessionmaker[Session], cfg: UsageConfig, account: str, *, now: datetime | None = None) -> dict[str, object]:

@@ -1,0 +1,149 @@
+"""The duties' store transaction on PostgreSQL in two round trips (psycopg pipeline mode).
+
+Why: `services._admit_on` runs BEGIN, the read (with the rate count), the usage session's lock,
+the day's count, the session's update and COMMIT — six round trips. All that time the key's
+rate-window row and the user's usage rows stay locked, so a busy key's requests queue behind each
+other, and every round trip wakes the worker thread, which then waits for the GIL. Here the same
+statements go out as two pipelines:
+
+1. BEGIN, the read with the rate count, the usage session's lock, the usage day's lock;
+2. (old rate windows forgotten, on a minute's first request), the day's count, the session's
+   update, COMMIT.
+
+The checks between them are the same code as on every other store (`services.decide`, the steps
+of `usage.record_on`), so both paths refuse, count and remind alike (tests run both). The one
+difference: the two usage locks are taken before the checks have seen the read. A request the
+checks then refuse (rate limit, sanction, real name, quiet hours, a daily limit) commits them
+anyway — as `record_on`'s own refusals always did, the rows it may create hold no count.
+That speculation is only right when every admitted request counts usage, so this path is used
+only with ``usage.enabled`` and ``usage.count_scope: all`` (the defaults).
+
+A connection found dead in the first round trip (nothing was committed) is replaced and the
+request tried once more, as `hegui.store.engine.transact` does; a failure in the second, which
+carries the COMMIT, is not retried (it may have been written) and fails the request closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+
+from hegui.gateway.checks import rate_limited
+from hegui.gateway.errors import GatewayError
+from hegui.store import keys as keystore
+from hegui.usage import service as usage
+
+if TYPE_CHECKING:
+    from hegui.config import Settings
+    from hegui.gateway.services import Admission, UsageCall
+    from hegui.gateway.state import GatewayState
+    from hegui.store.keys import KeyInfo
+
+_SQL: dict[Any, tuple[str, dict[str, Any]]] = {}
+
+
+def applies(settings: Settings) -> bool:
+    """Whether every admitted request counts usage, so that taking its locks first is right."""
+    return settings.usage.enabled and settings.usage.count_scope == "all"
+
+
+def _sql(name: Any, build: Any) -> tuple[str, dict[str, Any]]:
+    """A statement's SQL for psycopg (``%(name)s`` parameters) and the values SQLAlchemy bound
+    itself (literals in the statement), compiled once."""
+    got = _SQL.get(name)
+    if got is None:
+        compiled = build().compile(dialect=pg_psycopg.dialect())
+        got = _SQL[name] = (str(compiled), dict(compiled.params))
+    return got
+
+
+def _run(cur: psycopg.Cursor[Any], name: Any, build: Any, params: dict[str, Any]) -> None:
+    sql, defaults = _sql(name, build)
+    cur.execute(sql, {**defaults, **params})  # type: ignore[arg-type]  # SQL compiled by SQLAlchemy, not a literal
+
+
+class _FirstTripFailed(Exception):
+    """The connection died in the first round trip: nothing was committed, safe to try again."""
+
+
+def admit(state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None, now: float) -> Admission:
+    for attempt in (0, 1):
+        with state.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert isinstance(raw, psycopg.Connection)
+            try:
+                return _admit(raw, state, account, key, rate_limit, now)
+            except _FirstTripFailed as e:
+                conn.invalidate()
+                if attempt == 1:
+                    raise e.__cause__ from None  # type: ignore[misc]
+            except BaseException:
+                if raw.broken:
+                    conn.invalidate()
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _admit(raw: psycopg.Connection[Any], state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
+           now: float) -> Admission:
+    from hegui.gateway import services  # the duties' module, which calls this one (an import cycle otherwise)
+
+    cfg = state.settings.usage
+    minute = int(now // 60)
+    when = dt.datetime.now(dt.UTC)  # usage's clock, as `usage.record_on` takes it (``now`` is the rate window's)
+    day = usage.day_of(cfg, when)
+    counting = rate_limit is not None
+    stmts = usage.statements("postgresql")
+    try:
+        with raw.pipeline() as pipe:
+            read, sess_cur, day_cur = (raw.cursor(row_factory=namedtuple_row) for _ in range(3))
+            _run(read, ("read", counting), lambda: services.read_statement("postgresql", counting),
+                 {"a": account, "key_id": key.id, "window": minute})
+            _run(sess_cur, "lock_session", lambda: stmts["lock_session"], {"account": account})
+            _run(day_cur, "lock_day", lambda: stmts["lock_day"], {"account": account, "day": day})
+            pipe.sync()
+            row, sess, today = read.fetchone(), sess_cur.fetchone(), day_cur.fetchone()
+    except psycopg.OperationalError as e:
+        if raw.broken:
+            raise _FirstTripFailed() from e
+        raise
+    assert row is not None and sess is not None and today is not None
+    count = int(row.rate_count) if counting else None
+    call: services.UsageCall | None = None
+    if count is not None and rate_limit is not None and count > rate_limit:
+        adm = services.Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
+    else:
+        adm, call = services.decide(state, row, count, minute)
+    with raw.pipeline():
+        cur = raw.cursor()
+        if count == 1:  # a minute's first request forgets the key's older windows (`keystore.counted`)
+            _run(cur, "forget_windows", lambda: keystore.forget_statement("postgresql"),
+                 {"kid": key.id, "before": minute - 1})
+        if call is not None:
+            try:
+                adm.usage = _count_usage(cur, cfg, account, sess, today, call, when, day)
+            except GatewayError as e:  # nothing was counted; the rate window still is
+                adm.refusal = e
+        raw.commit()
+    return adm
+
+
+def _count_usage(cur: psycopg.Cursor[Any], cfg: Any, account: str, sess: Any, today: Any, call: UsageCall,
+                 when: dt.datetime, day: str) -> usage.UsageResult:
+    """`usage.record_on` on the rows locked in the first round trip: its checks, then the day's
+    count and the session's update, queued for the second."""
+    usage.check_quiet_hours(cfg, when, minor=call.minor)
+    start, added = usage.session_step(cfg, sess, when)
+    requests, active_s = today
+    usage.check_limits(cfg, requests, active_s, minor=call.minor, daily_request_cap=call.daily_request_cap)
+    stmts = usage.statements("postgresql")
+    _run(cur, "add_day", lambda: stmts["add_day"], {"acct": account, "d": day, "added": added})
+    res = usage.UsageResult(requests + 1, round((active_s + added) / 60, 2))
+    _run(cur, "set_session", lambda: stmts["set_session"],
+         usage.session_values(cfg, sess, res, account=account, start=start, now=when, remind=call.remind,
+                              want_notice=call.want_notice))
+    return res
