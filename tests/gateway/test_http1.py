@@ -354,24 +354,34 @@ def test_malformed_and_truncated_responses_are_protocol_errors() -> None:
             _fetch(raw)
 
 
-def test_connection_close_and_half_read_responses_are_not_reused() -> None:
-    """``Connection: close`` ends the connection; so does a response its reader stopped reading
-    (the rest of it would be read as the next response)."""
-    conns: list[int] = []
+def keepalive_server(conns: list[int], answer: Callable[[bytes], Awaitable[bytes]]) -> Handler:
+    """A handler answering each request of a keep-alive connection with ``answer(body)``; counts connections."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conns.append(1)
         while True:
             try:
                 _, body = await read_request(reader)
+                writer.write(await answer(body))
+                await writer.drain()
             except (asyncio.IncompleteReadError, ConnectionError):
                 break
-            if body == b'{"close":true}':
-                writer.write(response(b"{}", close=True))
-            else:
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + b"x" * 200_000)
-            await writer.drain()
         writer.close()
+
+    return handler
+
+
+def test_connection_close_and_half_read_responses_are_not_reused() -> None:
+    """``Connection: close`` ends the connection; so does a response its reader stopped reading
+    (the rest of it would be read as the next response)."""
+    conns: list[int] = []
+
+    async def answer(body: bytes) -> bytes:
+        if body == b'{"close":true}':
+            return response(b"{}", close=True)
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + b"x" * 200_000
+
+    handler = keepalive_server(conns, answer)
 
     async def main() -> None:
         server, port = await serve(handler)
@@ -393,21 +403,12 @@ def test_pool_timeout_cancellation_and_keepalive_expiry() -> None:
     ``keepalive_expiry`` is not reused."""
     conns: list[int] = []
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conns.append(1)
-        while True:
-            try:
-                _, body = await read_request(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                break
-            if body == b'{"slow":true}':
-                await asyncio.sleep(2)
-            writer.write(response(b"{}"))
-            try:
-                await writer.drain()
-            except ConnectionError:
-                break
-        writer.close()
+    async def answer(body: bytes) -> bytes:
+        if body == b'{"slow":true}':
+            await asyncio.sleep(2)
+        return response(b"{}")
+
+    handler = keepalive_server(conns, answer)
 
     async def main() -> None:
         server, port = await serve(handler)
@@ -458,3 +459,24 @@ def test_a_stream_arrives_piece_by_piece() -> None:
     got = asyncio.run(main())
     assert b"".join(p for _, p in got) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
     assert len(got) == 3 and got[0][0] < 0.1 and got[2][0] > 0.25
+
+
+def test_a_slot_handed_to_a_cancelled_waiter_goes_to_the_next() -> None:
+    """Two requests wait for the one slot; it is handed to the first just as that one is cancelled
+    (its client went away): the second gets it instead of waiting for the pool timeout."""
+    async def main() -> None:
+        t = Http1Transport(limits=httpx.Limits(max_connections=1))
+        origin = (b"http", b"127.0.0.1", 1)
+        assert await t._acquire(origin, None) is None  # the one slot, in use
+        first = asyncio.create_task(t._acquire(origin, 5.0))
+        second = asyncio.create_task(t._acquire(origin, 5.0))
+        await asyncio.sleep(0.01)
+        assert len(t._waiters) == 2
+        t._release_slot()  # hands the slot to the first waiter...
+        first.cancel()  # ...which is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert await asyncio.wait_for(second, 1.0) is None  # the second opens a connection at once
+        assert t._active == 1 and not t._waiters
+
+    asyncio.run(main())

@@ -54,17 +54,17 @@ def _wake(fut: asyncio.Future[None] | None) -> None:
         fut.set_result(None)
 
 
-def _expire(fut: asyncio.Future[None]) -> None:
+def _expire(fut: asyncio.Future[None], error: type[Exception], message: str) -> None:
     if not fut.done():
-        fut.set_exception(TimeoutError())
+        fut.set_exception(error(message))
 
 
-async def _wait(fut: asyncio.Future[None], timeout: float | None) -> None:
-    """Await ``fut``; after ``timeout`` seconds raise TimeoutError (one timer handle, no task)."""
+async def _wait(fut: asyncio.Future[None], timeout: float | None, error: type[Exception], message: str) -> None:
+    """Await ``fut``; after ``timeout`` seconds it fails with ``error(message)`` (one timer handle, no task)."""
     if timeout is None:
         await fut
         return
-    handle = asyncio.get_running_loop().call_later(timeout, _expire, fut)
+    handle = asyncio.get_running_loop().call_later(timeout, _expire, fut, error, message)
     try:
         await fut
     finally:
@@ -187,9 +187,7 @@ class _Conn(asyncio.Protocol):
     async def wait_data(self, timeout: float | None) -> None:
         self.waiter = asyncio.get_running_loop().create_future()
         try:
-            await _wait(self.waiter, timeout)
-        except TimeoutError:
-            raise httpx.ReadTimeout("the upstream sent nothing within the read timeout") from None
+            await _wait(self.waiter, timeout, httpx.ReadTimeout, "the upstream sent nothing within the read timeout")
         finally:
             self.waiter = None
 
@@ -292,9 +290,8 @@ class Http1Transport(httpx.AsyncBaseTransport):
             fut = asyncio.get_running_loop().create_future()
             self._waiters.append(fut)
             try:
-                await _wait(fut, None if deadline is None else max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                raise httpx.PoolTimeout("no upstream connection became free within the pool timeout") from None
+                await _wait(fut, None if deadline is None else max(0.0, deadline - time.monotonic()),
+                            httpx.PoolTimeout, "no upstream connection became free within the pool timeout")
             except BaseException:  # cancelled: a slot handed to us just before goes to the next in line
                 if fut.done() and not fut.cancelled() and fut.exception() is None:
                     self._wake_next()
@@ -405,9 +402,8 @@ class Http1Transport(httpx.AsyncBaseTransport):
         if conn.paused_writing:
             conn.drain = asyncio.get_running_loop().create_future()
             try:
-                await _wait(conn.drain, timeout)
-            except TimeoutError:
-                raise httpx.WriteTimeout("the upstream did not take the request within the write timeout") from None
+                await _wait(conn.drain, timeout, httpx.WriteTimeout,
+                            "the upstream did not take the request within the write timeout")
             finally:
                 conn.drain = None
             if conn.lost and conn.exc is not None and not conn.headers_done:
