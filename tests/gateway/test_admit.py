@@ -88,11 +88,13 @@ def test_store_error_raises(state: Any) -> None:
     with pytest.raises(Exception, match="usage_sessions"):
         admit(state, "acct-c", info, 100)
     assert _windows(state, info.id) == {}  # the whole transaction rolled back
+    with state.engine.connect() as conn:  # and the pooled connection is back in its normal state
+        assert getattr(conn.connection.driver_connection, "autocommit", False) is False
 
 
 def test_statements_per_admission(state: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL's pipelined path: two pipelines (round trips), no statement through SQLAlchemy;
-    its plain transaction: the count and the read are one statement (one fewer than SQLite's)."""
+    """PostgreSQL's default path: two queries (round trips), no statement through SQLAlchemy; its
+    plain transaction: the count and the read are one statement (one fewer than SQLite's)."""
     import psycopg
     from sqlalchemy import event
 
@@ -100,22 +102,25 @@ def test_statements_per_admission(state: Any, monkeypatch: pytest.MonkeyPatch) -
     admit(state, "acct-d", info, 100)  # the first of a minute also forgets old windows
     seen: list[str] = []
     event.listen(state.engine, "before_cursor_execute", lambda *a: seen.append(a[2].split()[0]))
-    pipelines: list[int] = []
-    real = psycopg.Connection.pipeline
+    queries: list[list[str]] = []
+    real = psycopg.ClientCursor.execute
 
-    def counting(self: Any) -> Any:
-        pipelines.append(1)
-        return real(self)
+    def counting(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        queries.append([q.split()[0] for q in str(query).split(";\n")])
+        return real(self, query, params, **kw)
 
-    monkeypatch.setattr(psycopg.Connection, "pipeline", counting)
+    monkeypatch.setattr(psycopg.ClientCursor, "execute", counting)
     adm = admit(state, "acct-d", info, 100)
     assert adm.usage is not None and adm.usage.requests_today == 2 and adm.minute_requests in (1, 2)
     if state.engine.dialect.name != "postgresql":
         assert seen == ["INSERT", "SELECT", "INSERT", "INSERT", "UPDATE"]
     elif admit_pg.applies(state.settings):
-        assert seen == [] and pipelines == [1, 1]
+        assert seen == [] and queries == [["BEGIN", "WITH", "INSERT", "INSERT"], ["UPDATE", "UPDATE", "COMMIT"]]
     else:
-        assert seen == ["WITH", "INSERT", "INSERT", "UPDATE"] and pipelines == []  # count+read, the usage counter's three
+        assert seen == ["WITH", "INSERT", "INSERT", "UPDATE"] and queries == []  # count+read, the usage counter's three
+    with state.engine.connect() as conn:  # the connection went back as it came: no autocommit, no transaction
+        raw = conn.connection.driver_connection
+        assert getattr(raw, "autocommit", False) is False
 
 
 def test_refused_requests_count_no_usage(state: Any) -> None:
