@@ -1,5 +1,5 @@
 """The duties' store transaction (`services.admit`) on SQLite and on PostgreSQL's two paths — the
-pipelined one (`admit_pg`, two round trips, the default) and the plain transaction (used when
+two-query one (`admit_pg`, two round trips, the default) and the plain transaction (used when
 usage is counted for some users only), where the rate count is a CTE of the read statement. All
 must count, refuse and read exactly alike — the same counts per minute, the refusal past the
 limit still counted, old windows forgotten at a new minute, a sanction read in the same
@@ -124,7 +124,7 @@ def test_statements_per_admission(state: Any, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_refused_requests_count_no_usage(state: Any) -> None:
-    """The pipelined path locks the usage rows before the checks refuse; what it leaves counts nothing."""
+    """The two-query path locks the usage rows before the checks refuse; what it leaves counts nothing."""
     from hegui.usage import service as usage
 
     _, info = keystore.create_key(state.factory, b"k" * 32, "erin")
@@ -141,7 +141,7 @@ def test_refused_requests_count_no_usage(state: Any) -> None:
 
 
 @pytest.mark.postgres
-def test_pipelined_admission_survives_a_connection_killed_between_requests(state: Any) -> None:
+def test_two_query_admission_survives_a_connection_killed_between_requests(state: Any) -> None:
     """A pooled connection the server dropped a moment after its last use (so not pinged): the
     first round trip fails, nothing was committed, and the admission runs again on a new one."""
     if state.engine.dialect.name != "postgresql":

@@ -164,7 +164,7 @@ def admit(state: GatewayState, account: str, key: KeyInfo, rate_limit: int | Non
     Core statements built once, not ORM sessions: these were three or four transactions per
     request through the ORM, the largest CPU cost of a user's request after the Guard checks. On
     PostgreSQL, when every admitted request counts usage (the default), the same statements go
-    out pipelined in two round trips (`hegui.gateway.admit_pg`)."""
+    out in two round trips (`hegui.gateway.admit_pg`)."""
     now = time.time() if now is None else now
     if state.engine.dialect.name == "postgresql" and admit_pg.applies(state.settings):
         return admit_pg.admit(state, account, key, rate_limit, now)

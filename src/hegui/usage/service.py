@@ -122,7 +122,7 @@ def record_on(conn: Connection, cfg: UsageConfig, account: str, *, minor: bool, 
     return res
 
 
-# The steps of `record_on`, shared with the gateway's pipelined PostgreSQL path
+# The steps of `record_on`, shared with the gateway's two-round-trip PostgreSQL path
 # (`hegui.gateway.admit_pg`), which runs the same statements in fewer round trips.
 
 def check_quiet_hours(cfg: UsageConfig, now: datetime, *, minor: bool) -> None:
