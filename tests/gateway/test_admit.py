@@ -69,12 +69,17 @@ def test_rate_count_refusal_and_new_minute(state: Any) -> None:
     assert free.minute_requests == 1 and _windows(state, info.id) == {int(t // 60) + 2: 1}
 
 
-def test_sanction_read_with_the_count(state: Any) -> None:
-    _, info = keystore.create_key(state.factory, b"k" * 32, "bob")
+def _suspend(state: Any, account: str) -> None:
+    """``account`` suspended for the next hour (three strikes in a row today)."""
     until = datetime.now(UTC) + timedelta(hours=1)
     with state.factory() as s, s.begin():
-        s.add(Standing(account="acct-b", status="suspended", suspended_until=until, reason="刷屏", strikes_total=3,
+        s.add(Standing(account=account, status="suspended", suspended_until=until, reason="刷屏", strikes_total=3,
                        consecutive=3, day=until.date().isoformat(), day_strikes=3, suspensions=1, warnings=1))
+
+
+def test_sanction_read_with_the_count(state: Any) -> None:
+    _, info = keystore.create_key(state.factory, b"k" * 32, "bob")
+    _suspend(state, "acct-b")
     adm = admit(state, "acct-b", info, 100)
     assert adm.refusal is not None and adm.refusal.code == "account_suspended"
     assert adm.standing["status"] == "suspended" and adm.minute_requests == 1 and adm.usage is None
@@ -128,10 +133,7 @@ def test_refused_requests_count_no_usage(state: Any) -> None:
     from hegui.usage import service as usage
 
     _, info = keystore.create_key(state.factory, b"k" * 32, "erin")
-    until = datetime.now(UTC) + timedelta(hours=1)
-    with state.factory() as s, s.begin():
-        s.add(Standing(account="acct-e", status="suspended", suspended_until=until, reason="刷屏", strikes_total=3,
-                       consecutive=3, day=until.date().isoformat(), day_strikes=3, suspensions=1, warnings=1))
+    _suspend(state, "acct-e")
     assert admit(state, "acct-e", info, 100).refusal is not None
     _, info2 = keystore.create_key(state.factory, b"k" * 32, "frank")
     t = 1_800_000_000.0
