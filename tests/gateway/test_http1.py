@@ -338,6 +338,13 @@ def test_chunked_close_delimited_and_interim_responses_read_whole() -> None:
                then_close=False)
     assert (r.status_code, r.content, r.reason_phrase, r.http_version) == (201, b"ok", "Created", "HTTP/1.1")
     assert "link" not in r.headers
+    # bytes after the response in the same segment are not read as part of it (nor as the next one)
+    r = _fetch(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
+               then_close=False)
+    assert r.content == b"ok"
+    # 204 has no body, whatever follows on the connection
+    r = _fetch(b"HTTP/1.1 204 No Content\r\nX-Done: 1\r\n\r\n", then_close=False)
+    assert (r.status_code, r.content, r.headers["x-done"]) == (204, b"", "1")
     # gzip is decoded by httpx, as with its own transport
     import gzip
 

@@ -71,6 +71,10 @@ async def _wait(fut: asyncio.Future[None], timeout: float | None, error: type[Ex
         handle.cancel()
 
 
+class _Surplus(Exception):
+    """Bytes past the end of the response (stops the parser; the connection is not reused)."""
+
+
 class _Conn(asyncio.Protocol):
     """One HTTP/1.1 connection: the socket's protocol and the parser's callbacks, one response at a time."""
 
@@ -146,6 +150,10 @@ class _Conn(asyncio.Protocol):
         _wake(self.drain)
 
     # -- httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second response after ours in the same bytes: never asked for, never read
+            raise _Surplus()
+
     def on_status(self, status: bytes) -> None:
         self.reason += status
 
