@@ -7,6 +7,7 @@ statement — and a store error still raises (the gateway then fails the request
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,15 +21,18 @@ from hegui.config import Settings
 from hegui.enforcement.models import Standing
 from hegui.enforcement.service import Thresholds
 from hegui.gateway import admit_pg
-from hegui.gateway.services import Services, admit
+from hegui.gateway.services import Services
+from hegui.gateway.services import admit as services_admit
 from hegui.policy import Duties
 from hegui.store import keys as keystore
 from hegui.store import make_engine, session_factory, upgrade
+from hegui.store.aiopg import AsyncPgPool
 from hegui.store.models import RateWindow
 from hegui.store.testing import pg_available, temp_store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("postgres-async", marks=pytest.mark.postgres),
                         pytest.param("postgres-transaction", marks=pytest.mark.postgres)])
 def state(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     if request.param.startswith("postgres") and not pg_available():
@@ -42,8 +46,23 @@ def state(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         duties = Duties(require_real_name=False, unverified_users="allow")
         svc = Services(duties=duties, thresholds=Thresholds.of(settings.enforcement, duties), verifier=None,  # type: ignore[arg-type]
                        sender=None)  # type: ignore[arg-type]
-        yield SimpleNamespace(factory=session_factory(engine), settings=settings, engine=engine, services=svc)
+        st = SimpleNamespace(factory=session_factory(engine), settings=settings, engine=engine, services=svc,
+                             aio=None, runner=None)
+        if request.param == "postgres-async":  # the gateway's path: the two queries on an event loop
+            st.runner = asyncio.Runner()
+            st.aio = AsyncPgPool(engine, cfg.db_schema, 4)
+        yield st
+        if st.runner is not None:
+            st.runner.run(st.aio.aclose())
+            st.runner.close()
         engine.dispose()
+
+
+def admit(state: Any, account: str, key: Any, rate_limit: int | None, *, now: float | None = None) -> Any:
+    """`services.admit`, or on the async variant `admit_pg.admit_async` (what the gateway awaits)."""
+    if state.aio is None:
+        return services_admit(state, account, key, rate_limit, now=now)
+    return state.runner.run(admit_pg.admit_async(state.aio, state, account, key, rate_limit, now))
 
 
 def _windows(st: Any, key_id: int) -> dict[int, int]:
@@ -115,6 +134,13 @@ def test_statements_per_admission(state: Any, monkeypatch: pytest.MonkeyPatch) -
         return real(self, query, params, **kw)
 
     monkeypatch.setattr(psycopg.ClientCursor, "execute", counting)
+    real_async = psycopg.AsyncClientCursor.execute
+
+    async def counting_async(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        queries.append([q.split()[0] for q in str(query).split(";\n")])
+        return await real_async(self, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.AsyncClientCursor, "execute", counting_async)
     adm = admit(state, "acct-d", info, 100)
     assert adm.usage is not None and adm.usage.requests_today == 2 and adm.minute_requests in (1, 2)
     if state.engine.dialect.name != "postgresql":
@@ -153,8 +179,11 @@ def test_two_query_admission_survives_a_connection_killed_between_requests(state
 
     _, info = keystore.create_key(state.factory, b"k" * 32, "gina")
     admit(state, "acct-g", info, 100)
-    with state.engine.connect() as conn:
-        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    if state.aio is not None:
+        pid = state.aio._idle[-1].info.backend_pid  # the connection the next admission takes
+    else:
+        with state.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
     other = make_engine(StoreConfig(url=PG_URL), Path("."))
     with other.begin() as conn:
         assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()

@@ -35,6 +35,7 @@ fails the request closed.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -44,6 +45,7 @@ from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from hegui.gateway.checks import rate_limited
 from hegui.gateway.errors import GatewayError
 from hegui.store import keys as keystore
+from hegui.store.aiopg import AsyncPgPool
 from hegui.usage import service as usage
 
 if TYPE_CHECKING:
@@ -88,8 +90,9 @@ class _Batch:
         self.params.update(defaults)
         self.params.update({f"{k}_{n}": v for k, v in params.items()})
 
-    def run(self, cur: psycopg.ClientCursor[Any]) -> None:
-        cur.execute(";\n".join(self.sql), self.params)  # type: ignore[arg-type]  # SQL compiled by SQLAlchemy
+    def query(self) -> tuple[Any, dict[str, Any]]:
+        """(SQL, parameters) for a cursor's ``execute``; the SQL was compiled by SQLAlchemy, not typed in."""
+        return ";\n".join(self.sql), self.params
 
 
 class _FirstTripFailed(Exception):
@@ -120,24 +123,57 @@ def admit(state: GatewayState, account: str, key: KeyInfo, rate_limit: int | Non
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class _Plan:
+    """One admission's queries and the decisions between them, without I/O: `first` is sent,
+    `second` is built from its results (`then`), and the I/O wrappers (`_admit`, `admit_async`)
+    only send them."""
+
+    def __init__(self, state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None, now: float) -> None:
+        # the duties' module, which calls this one (an import cycle otherwise)
+        from hegui.gateway import services
+
+        self.services, self.state, self.account, self.key, self.rate_limit = services, state, account, key, rate_limit
+        self.cfg = state.settings.usage
+        self.minute = int(now // 60)
+        self.when = dt.datetime.now(dt.UTC)  # usage's clock, as `usage.record_on` takes it (``now``: the rate window's)
+        self.day = usage.day_of(self.cfg, self.when)
+        self.counting = rate_limit is not None
+        stmts = usage.statements("postgresql")
+        self.first = _Batch("BEGIN")
+        self.first.add(("read", self.counting), lambda: services.read_statement("postgresql", self.counting),
+                       {"a": account, "key_id": key.id, "window": self.minute})
+        self.first.add("lock_session", lambda: stmts["lock_session"], {"account": account})
+        self.first.add("lock_day", lambda: stmts["lock_day"], {"account": account, "day": self.day})
+
+    def then(self, row: Any, sess: Any, today: Any) -> tuple[Admission, _Batch]:
+        """The admission and the second query, from the first query's three rows."""
+        services, key, minute = self.services, self.key, self.minute
+        assert row is not None and sess is not None and today is not None
+        count = int(row.rate_count) if self.counting else None
+        call: UsageCall | None = None
+        if count is not None and self.rate_limit is not None and count > self.rate_limit:
+            adm = services.Admission(minute=minute, minute_requests=count, refusal=rate_limited(self.rate_limit))
+        else:
+            adm, call = services.decide(self.state, row, count, minute)
+        second = _Batch()
+        if count == 1:  # a minute's first request forgets the key's older windows (`keystore.counted`)
+            second.add("forget_windows", lambda: keystore.forget_statement("postgresql"),
+                       {"kid": key.id, "before": minute - 1})
+        if call is not None:
+            try:
+                adm.usage = _count_usage(second, self.cfg, self.account, sess, today, call, self.when, self.day)
+            except GatewayError as e:  # nothing was counted; the rate window still is
+                adm.refusal = e
+        second.sql.append("COMMIT")
+        return adm, second
+
+
 def _admit(raw: psycopg.Connection[Any], state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
            now: float) -> Admission:
-    from hegui.gateway import services  # the duties' module, which calls this one (an import cycle otherwise)
-
-    cfg = state.settings.usage
-    minute = int(now // 60)
-    when = dt.datetime.now(dt.UTC)  # usage's clock, as `usage.record_on` takes it (``now`` is the rate window's)
-    day = usage.day_of(cfg, when)
-    counting = rate_limit is not None
-    stmts = usage.statements("postgresql")
-    first = _Batch("BEGIN")
-    first.add(("read", counting), lambda: services.read_statement("postgresql", counting),
-              {"a": account, "key_id": key.id, "window": minute})
-    first.add("lock_session", lambda: stmts["lock_session"], {"account": account})
-    first.add("lock_day", lambda: stmts["lock_day"], {"account": account, "day": day})
+    plan = _Plan(state, account, key, rate_limit, now)
     cur = psycopg.ClientCursor(raw, row_factory=namedtuple_row)
     try:
-        first.run(cur)
+        cur.execute(*plan.first.query())
     except psycopg.OperationalError as e:
         if raw.broken:
             raise _FirstTripFailed() from e
@@ -145,26 +181,40 @@ def _admit(raw: psycopg.Connection[Any], state: GatewayState, account: str, key:
     results = []
     while cur.nextset():  # past BEGIN's: the read, the session, the day
         results.append(cur.fetchone())
-    row, sess, today = results
-    assert row is not None and sess is not None and today is not None
-    count = int(row.rate_count) if counting else None
-    call: services.UsageCall | None = None
-    if count is not None and rate_limit is not None and count > rate_limit:
-        adm = services.Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
-    else:
-        adm, call = services.decide(state, row, count, minute)
-    second = _Batch()
-    if count == 1:  # a minute's first request forgets the key's older windows (`keystore.counted`)
-        second.add("forget_windows", lambda: keystore.forget_statement("postgresql"),
-                   {"kid": key.id, "before": minute - 1})
-    if call is not None:
-        try:
-            adm.usage = _count_usage(second, cfg, account, sess, today, call, when, day)
-        except GatewayError as e:  # nothing was counted; the rate window still is
-            adm.refusal = e
-    second.sql.append("COMMIT")
-    second.run(cur)
+    adm, second = plan.then(*results)
+    cur.execute(*second.query())
     return adm
+
+
+async def admit_async(pool: AsyncPgPool, state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
+                      now: float | None = None) -> Admission:
+    """`admit` on the event loop, over a connection of ``pool`` (`hegui.store.aiopg`): the same
+    two queries, no worker thread. Retried once on a fresh connection when the first query found
+    the connection dead (the server restarted); the pool's other idle connections are dropped too."""
+    now = time.time() if now is None else now
+    for attempt in (0, 1):
+        plan = _Plan(state, account, key, rate_limit, now)
+        async with pool.connection() as conn:
+            cur = psycopg.AsyncClientCursor(conn, row_factory=namedtuple_row)
+            try:
+                await cur.execute(*plan.first.query())
+            except psycopg.OperationalError:
+                if not conn.broken or attempt == 1:
+                    raise
+                pool.discard_idle()
+                continue
+            try:
+                results = []
+                while cur.nextset():
+                    results.append(await cur.fetchone())
+                adm, second = plan.then(*results)
+                await cur.execute(*second.query())
+            except BaseException:
+                if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    await conn.execute("ROLLBACK")
+                raise
+            return adm
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _count_usage(batch: _Batch, cfg: Any, account: str, sess: Any, today: Any, call: UsageCall,

@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
                 texts.cancel()
             await st.drain()
             await st.upstream.aclose()
+            if st.aio_store is not None:
+                await st.aio_store.aclose()
             st.engine.dispose()
 
     app = FastAPI(title="hegui gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -35,6 +35,7 @@ from hegui.identity.service import IdentityView
 from hegui.notices import texts
 from hegui.policy import Action, Duties
 from hegui.store import keys as keystore
+from hegui.store.aiopg import AsyncPgPool
 from hegui.store.engine import serialized_writes, transact
 from hegui.store.keys import KeyInfo
 from hegui.store.models import RateWindow
@@ -250,7 +251,11 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
         return
     assert ctx.key is not None
     try:
-        adm: Admission = await in_thread(admit, state, ctx.user_pseudo, ctx.key, rate_limit_of(state, ctx.key))
+        if state.aio_store is not None:  # PostgreSQL: the two queries on the event loop, no thread hop
+            adm = await admit_pg.admit_async(state.aio_store, state, ctx.user_pseudo, ctx.key,
+                                             rate_limit_of(state, ctx.key))
+        else:
+            adm = await in_thread(admit, state, ctx.user_pseudo, ctx.key, rate_limit_of(state, ctx.key))
     except GatewayError:
         raise
     except Exception as e:  # the store failed: refused, and counted as `authenticate` counts its own
@@ -379,6 +384,8 @@ def install(app: FastAPI, state: GatewayState) -> Services:
     if s.complaints.enabled:
         _overdue_gauge(state)
     state.services = svc
+    if state.engine.dialect.name == "postgresql" and admit_pg.applies(s):
+        state.aio_store = AsyncPgPool(state.engine, s.store.db_schema, s.store.pool_size)
     state.pre_checks.append(duties_check)
     state.rate_counted_later = lambda ctx, key: ctx.route in GENERATION_ROUTES and key.role != "admin"
     state.input_hooks.append(on_input)
