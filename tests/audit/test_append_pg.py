@@ -114,3 +114,76 @@ def test_connection_lost_around_the_statement_writes_each_row_once(when: str, pg
     res = verify(f, KEY)
     assert res.ok and res.rows == 6, res.problems
     engine.dispose()
+
+
+def _async_append(f: Any, pool: Any, runner: Any, req: str, n: int) -> list[int]:
+    import asyncio
+    import functools
+
+    async def run(fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+
+    return list(runner.run(chain_mod.append_async(pool, f, KEY, _entries(req, n), keep_content=True, run=run)))
+
+
+def test_async_append_from_the_event_loop(pg: StoreConfig, tmp_path: Path) -> None:
+    """`append_async` (the gateway's, over `AsyncPgPool`): the first batch takes the locking append
+    in a thread, then one statement on the loop while the head stays put; after another process
+    appended, the stale guess writes nothing and the locking append follows — one chain."""
+    import asyncio
+
+    import psycopg
+
+    from hegui.store.aiopg import AsyncPgPool
+
+    a, b = make_engine(pg, tmp_path), make_engine(pg, tmp_path)
+    upgrade(a)
+    fa, fb = session_factory(a), session_factory(b)
+    sa = _statements(a)
+    pool = AsyncPgPool(a, pg.db_schema, 2)
+    sent: list[str] = []
+    real = psycopg.AsyncConnection.execute
+
+    async def counting(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
+        sent.append(str(query).split()[0])
+        return await real(self, query, *args, **kw)
+
+    with asyncio.Runner() as runner, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(psycopg.AsyncConnection, "execute", counting)
+        assert _async_append(fa, pool, runner, "r0", 3) == [1, 2, 3]  # no guess yet: locking, in a thread
+        assert _async_append(fa, pool, runner, "r1", 2) == [4, 5]  # one statement on the loop
+        assert append(fb, KEY, _entries("r2", 1), keep_content=True) == [6]  # another process
+        assert _async_append(fa, pool, runner, "r3", 2) == [7, 8]  # stale guess: nothing, then locking
+        assert _async_append(fa, pool, runner, "r4", 1) == [9]
+        runner.run(pool.aclose())
+    assert sent == ["WITH", "WITH", "WITH"]
+    assert sa == ["UPDATE", "INSERT", "UPDATE", "UPDATE", "INSERT", "UPDATE"]  # the two locking appends
+    res = verify(fa, KEY)
+    assert res.ok and res.rows == 9, res.problems
+    a.dispose()
+    b.dispose()
+
+
+def test_async_append_survives_its_connection_killed(pg: StoreConfig, tmp_path: Path) -> None:
+    """The pooled connection the statement runs on was dropped by the server: the batch goes
+    through the locking append, which looks for its rows first — written exactly once."""
+    import asyncio
+
+    from hegui.store.aiopg import AsyncPgPool
+
+    engine = make_engine(pg, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    pool = AsyncPgPool(engine, pg.db_schema, 1)
+    with asyncio.Runner() as runner:
+        _async_append(f, pool, runner, "r0", 2)
+        _async_append(f, pool, runner, "r1", 1)  # one statement: the pool now holds its connection
+        pid = pool._idle[-1].info.backend_pid
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+        assert _async_append(f, pool, runner, "r2", 3) == [4, 5, 6]
+        assert _async_append(f, pool, runner, "r3", 1) == [7]
+        runner.run(pool.aclose())
+    res = verify(f, KEY)
+    assert res.ok and res.rows == 7, res.problems
+    engine.dispose()

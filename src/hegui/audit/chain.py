@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -210,6 +210,56 @@ def _append_if_head(engine: Engine, key: bytes, entries: Sequence[AuditEntry], k
     if n != 0:  # never expected; appending again could write the rows twice, so fail (closed)
         raise RuntimeError(f"audit append: {n} of {len(rows)} rows reported written")
     return None
+
+
+_APPEND_IF_HEAD_PSYCOPG: list[str] = []  # `_APPEND_IF_HEAD` compiled for psycopg, on first use
+
+
+async def append_async(pool: Any, factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEntry], *,
+                       keep_content: bool, run: Callable[..., Awaitable[Any]]) -> list[int]:
+    """`append` on PostgreSQL from the event loop: the one-statement append (`_append_if_head`)
+    awaited over an asynchronous connection of ``pool`` (`hegui.store.aiopg.AsyncPgPool`), no
+    worker thread; the locking append, when it is needed, still runs through ``run`` (a thread).
+    The same rows, the same guards: nothing written when the head moved, and a connection lost
+    around the statement makes the locking append first look for the batch's last row."""
+    import psycopg
+
+    if not entries:
+        return []
+    engine = _engine(factory)
+    guess = _HEADS.get(engine)
+    if guess is not None:
+        if not _APPEND_IF_HEAD_PSYCOPG:
+            from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+
+            _APPEND_IF_HEAD_PSYCOPG.append(str(_APPEND_IF_HEAD.compile(dialect=pg_psycopg.dialect())))
+        rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
+        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
+        params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
+        broken = False
+        try:
+            async with pool.connection() as conn:
+                try:
+                    n = (await conn.execute(_APPEND_IF_HEAD_PSYCOPG[0], params)).rowcount
+                except psycopg.OperationalError:
+                    broken = conn.broken
+                    raise
+        except psycopg.OperationalError:
+            if not broken:
+                raise
+            # The connection died around the statement: it may have committed.
+            return list(await run(_append_locking, engine, key, entries, keep_content, rows))
+        if n == len(rows):
+            _HEADS[engine] = (rows[-1]["seq"], rows[-1]["row_hash"])
+            return [r["seq"] for r in rows]
+        if n != 0:  # never expected; appending again could write the rows twice, so fail (closed)
+            raise RuntimeError(f"audit append: {n} of {len(rows)} rows reported written")
+    return list(await run(_append_locking, engine, key, entries, keep_content, None))
+
+
+def _append_locking(engine: Engine, key: bytes, entries: Sequence[AuditEntry], keep_content: bool,
+                    maybe_written: list[dict[str, Any]] | None) -> list[int]:
+    return transact(engine, lambda conn: _append_on(conn, key, entries, keep_content, maybe_written=maybe_written))
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hegui.audit.chain import AuditEntry, append, append_nowait
+from hegui.audit.chain import AuditEntry, append, append_async, append_nowait
 
 Runner = Callable[..., Awaitable[Any]]
 
@@ -65,6 +65,9 @@ class AuditWriter:
         self._max_rows = max_batch_rows
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = weakref.WeakKeyDictionary()
         self.batches = 0  # transactions written (for tests)
+        # PostgreSQL: asynchronous connections (hegui.store.aiopg.AsyncPgPool) for the one-statement
+        # append from the event loop; set by the gateway.
+        self.aio: Any = None
 
     async def write(self, entries: Sequence[AuditEntry], *, keep_content: bool) -> list[int]:
         """Append ``entries`` as one contiguous run of the chain; returns their sequence numbers
@@ -102,7 +105,10 @@ class AuditWriter:
     async def _write(self, batch: list[_Item]) -> None:
         flat = [e for rows, _ in batch for e in rows]
         try:
-            seqs = append_nowait(self.factory, self.key, flat, keep_content=True) if self._inline else None
+            if self.aio is not None:
+                seqs = await append_async(self.aio, self.factory, self.key, flat, keep_content=True, run=self._run)
+            else:
+                seqs = append_nowait(self.factory, self.key, flat, keep_content=True) if self._inline else None
             if seqs is None:
                 seqs = await self._run(append, self.factory, self.key, flat, keep_content=True)
             else:

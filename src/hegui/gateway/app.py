@@ -32,6 +32,7 @@ from hegui.gateway.upstream import Upstream
 from hegui.guard import Guard
 from hegui.store import keys as keystore
 from hegui.store import make_engine, session_factory, upgrade
+from hegui.store.aiopg import AsyncPgPool
 
 log = logging.getLogger("hegui.gateway")
 
@@ -76,6 +77,9 @@ def build_state(settings: Settings) -> GatewayState:
     factory = session_factory(engine)
     state = GatewayState(settings, Guard.from_settings(settings), engine, factory, Upstream(settings.gateway),
                          Metrics(), settings.key_bytes())
+    if engine.dialect.name == "postgresql":  # the audit batches (and the duties) from the event loop
+        state.aio_store = AsyncPgPool(engine, settings.store.db_schema, settings.store.pool_size)
+        state.audit.aio = state.aio_store
     state.pre_checks.extend(DEFAULT_CHECKS)
     state.offload_checks = offload_checks(settings.guard.detectors)
     ensure_admin_key(settings, factory, state.key)

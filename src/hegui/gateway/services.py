@@ -35,7 +35,6 @@ from hegui.identity.service import IdentityView
 from hegui.notices import texts
 from hegui.policy import Action, Duties
 from hegui.store import keys as keystore
-from hegui.store.aiopg import AsyncPgPool
 from hegui.store.engine import serialized_writes, transact
 from hegui.store.keys import KeyInfo
 from hegui.store.models import RateWindow
@@ -52,6 +51,7 @@ class Services:
     verifier: IdVerifier
     sender: SmsSender
     blocklist: BlocklistDetector | None = None
+    aio_duties: bool = False  # PostgreSQL, count_scope all: the duties' two queries on the event loop
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -251,7 +251,7 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
         return
     assert ctx.key is not None
     try:
-        if state.aio_store is not None:  # PostgreSQL: the two queries on the event loop, no thread hop
+        if state.aio_store is not None and services_of(state).aio_duties:  # PostgreSQL: on the event loop
             adm = await admit_pg.admit_async(state.aio_store, state, ctx.user_pseudo, ctx.key,
                                              rate_limit_of(state, ctx.key))
         else:
@@ -384,8 +384,7 @@ def install(app: FastAPI, state: GatewayState) -> Services:
     if s.complaints.enabled:
         _overdue_gauge(state)
     state.services = svc
-    if state.engine.dialect.name == "postgresql" and admit_pg.applies(s):
-        state.aio_store = AsyncPgPool(state.engine, s.store.db_schema, s.store.pool_size)
+    svc.aio_duties = state.engine.dialect.name == "postgresql" and admit_pg.applies(s)
     state.pre_checks.append(duties_check)
     state.rate_counted_later = lambda ctx, key: ctx.route in GENERATION_ROUTES and key.role != "admin"
     state.input_hooks.append(on_input)
