@@ -7,8 +7,9 @@ interpreter lock while the event loop computes. The duties' two round trips
 under a simulated gateway load (32 clients, 1.5 ms of other loop work per request) an admission's
 p50 went from 6.9 to 4.2–4.6 ms.
 
+The audit batches' one-statement append (`hegui.audit.chain.append_async`) uses the same pool.
 The connections are psycopg's own (no SQLAlchemy), in autocommit (each query of the duties
-carries its own BEGIN/COMMIT), opened with the same server, credentials and schema
+carries its own BEGIN/COMMIT; the audit statement is its own transaction), opened with the same server, credentials and schema
 (``search_path``) as the store's engine, at most ``size`` at once (requests beyond wait their
 turn), created lazily on the running loop (each worker process has its own). A connection that is
 broken, closed, or not idle after use (a failed transaction) is closed rather than pooled.
