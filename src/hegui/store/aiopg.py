@@ -26,6 +26,8 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import Engine
 
+WAIT_S = 30.0  # longest wait for a free connection (SQLAlchemy's pool_timeout); then the request fails closed
+
 
 class AsyncPgPool:
     def __init__(self, engine: Engine, db_schema: str | None, size: int) -> None:
@@ -33,6 +35,7 @@ class AsyncPgPool:
         self._args, self._kwargs = list(args), dict(kwargs)
         if db_schema:
             self._kwargs["options"] = f"-csearch_path={db_schema}"
+        self._kwargs.setdefault("connect_timeout", 10)  # an unreachable server fails the request, not hangs it
         self._size = size
         self._idle: deque[psycopg.AsyncConnection[Any]] = deque()
         self._sem: asyncio.Semaphore | None = None
@@ -46,8 +49,14 @@ class AsyncPgPool:
         if self._loop is not loop:  # first use (or a new loop, as in tests): connections are loop-bound
             self._drop_all()
             self._loop, self._sem = loop, asyncio.Semaphore(self._size)
-        assert self._sem is not None
-        async with self._sem:
+        sem = self._sem
+        assert sem is not None
+        try:
+            async with asyncio.timeout(WAIT_S):
+                await sem.acquire()
+        except TimeoutError:
+            raise psycopg.OperationalError(f"no store connection became free within {WAIT_S:g} s") from None
+        try:
             if self._closed:
                 raise psycopg.OperationalError("the store's connection pool is closed")
             conn = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(
@@ -62,6 +71,8 @@ class AsyncPgPool:
                     self._idle.append(conn)
                 else:
                     await _close(conn)
+        finally:
+            sem.release()
 
     def discard_idle(self) -> None:
         """Forget the pooled connections (the server went away: they are dead too)."""
