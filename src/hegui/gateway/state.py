@@ -98,8 +98,8 @@ class GatewayState:
         self.pre_checks: list[PreCheck] = []
         self.input_hooks: list[InputHook] = []
         self.services: Any = None  # hegui.gateway.services.Services, set by `services.install`
-        # PostgreSQL: asynchronous connections for the duties' queries on the event loop
-        # (hegui.store.aiopg.AsyncPgPool), set by `services.install` when that path applies.
+        # PostgreSQL: asynchronous connections (hegui.store.aiopg.AsyncPgPool) for the audit batches
+        # and the duties' queries on the event loop; set by `app.build_state`.
         self.aio_store: Any = None
         # True when a detector waits on the network: checks then run in worker threads.
         self.offload_checks = False
