@@ -35,3 +35,12 @@ def numpy_then_c(native_ext: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Cal
         return ref, fn()
 
     return both
+
+
+@pytest.fixture
+def pg_config(store_config: Any) -> Any:
+    """The PostgreSQL variant of a test directory's ``store_config`` (SQLite and PostgreSQL);
+    the SQLite one is skipped: for tests of what only PostgreSQL does."""
+    if not store_config.url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    return store_config

@@ -37,15 +37,8 @@ def _statements(engine: Engine) -> list[str]:
     return seen
 
 
-@pytest.fixture
-def pg(store_config: StoreConfig) -> StoreConfig:
-    if not store_config.url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
-    return store_config
-
-
-def test_two_processes_interleaved_keep_one_chain(pg: StoreConfig, tmp_path: Path) -> None:
-    a, b = make_engine(pg, tmp_path), make_engine(pg, tmp_path)  # two processes' engines
+def test_two_processes_interleaved_keep_one_chain(pg_config: StoreConfig, tmp_path: Path) -> None:
+    a, b = make_engine(pg_config, tmp_path), make_engine(pg_config, tmp_path)  # two processes' engines
     upgrade(a)
     fa, fb = session_factory(a), session_factory(b)
     sa, sb = _statements(a), _statements(b)
@@ -74,9 +67,9 @@ def test_two_processes_interleaved_keep_one_chain(pg: StoreConfig, tmp_path: Pat
     b.dispose()
 
 
-def test_statement_reporting_partial_write_fails_closed(pg: StoreConfig, tmp_path: Path,
+def test_statement_reporting_partial_write_fails_closed(pg_config: StoreConfig, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = make_engine(pg, tmp_path)
+    engine = make_engine(pg_config, tmp_path)
     upgrade(engine)
     f = session_factory(engine)
     append(f, KEY, _entries("r0", 1), keep_content=True)
@@ -90,11 +83,11 @@ def test_statement_reporting_partial_write_fails_closed(pg: StoreConfig, tmp_pat
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
-def test_connection_lost_around_the_statement_writes_each_row_once(when: str, pg: StoreConfig, tmp_path: Path) -> None:
+def test_connection_lost_around_the_statement_writes_each_row_once(when: str, pg_config: StoreConfig, tmp_path: Path) -> None:
     """The one statement's connection dies before it reached the server (nothing written) or after
     it committed (written, but the client never heard): either way the batch ends up in the chain
     exactly once."""
-    engine = make_engine(pg, tmp_path)
+    engine = make_engine(pg_config, tmp_path)
     upgrade(engine)
     f = session_factory(engine)
     append(f, KEY, _entries("r0", 2), keep_content=True)
@@ -126,7 +119,7 @@ def _async_append(f: Any, pool: Any, runner: Any, req: str, n: int) -> list[int]
     return list(runner.run(chain_mod.append_async(pool, f, KEY, _entries(req, n), keep_content=True, run=run)))
 
 
-def test_async_append_from_the_event_loop(pg: StoreConfig, tmp_path: Path) -> None:
+def test_async_append_from_the_event_loop(pg_config: StoreConfig, tmp_path: Path) -> None:
     """`append_async` (the gateway's, over `AsyncPgPool`): the first batch takes the locking append
     in a thread, then one statement on the loop while the head stays put; after another process
     appended, the stale guess writes nothing and the locking append follows — one chain."""
@@ -136,11 +129,11 @@ def test_async_append_from_the_event_loop(pg: StoreConfig, tmp_path: Path) -> No
 
     from hegui.store.aiopg import AsyncPgPool
 
-    a, b = make_engine(pg, tmp_path), make_engine(pg, tmp_path)
+    a, b = make_engine(pg_config, tmp_path), make_engine(pg_config, tmp_path)
     upgrade(a)
     fa, fb = session_factory(a), session_factory(b)
     sa = _statements(a)
-    pool = AsyncPgPool(a, pg.db_schema, 2)
+    pool = AsyncPgPool(a, pg_config.db_schema, 2)
     sent: list[str] = []
     real = psycopg.AsyncConnection.execute
 
@@ -164,17 +157,17 @@ def test_async_append_from_the_event_loop(pg: StoreConfig, tmp_path: Path) -> No
     b.dispose()
 
 
-def test_async_append_survives_its_connection_killed(pg: StoreConfig, tmp_path: Path) -> None:
+def test_async_append_survives_its_connection_killed(pg_config: StoreConfig, tmp_path: Path) -> None:
     """The pooled connection the statement runs on was dropped by the server: the batch goes
     through the locking append, which looks for its rows first — written exactly once."""
     import asyncio
 
     from hegui.store.aiopg import AsyncPgPool
 
-    engine = make_engine(pg, tmp_path)
+    engine = make_engine(pg_config, tmp_path)
     upgrade(engine)
     f = session_factory(engine)
-    pool = AsyncPgPool(engine, pg.db_schema, 1)
+    pool = AsyncPgPool(engine, pg_config.db_schema, 1)
     with asyncio.Runner() as runner:
         _async_append(f, pool, runner, "r0", 2)
         _async_append(f, pool, runner, "r1", 1)  # one statement: the pool now holds its connection

@@ -16,18 +16,11 @@ from hegui.store import aiopg as aiopg_mod
 from hegui.store.aiopg import AsyncPgPool
 
 
-@pytest.fixture
-def pg(store_config: StoreConfig) -> StoreConfig:
-    if not store_config.url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
-    return store_config
-
-
-def test_pool_reuses_bounds_and_closes(pg: StoreConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = make_engine(pg, tmp_path)
+def test_pool_reuses_bounds_and_closes(pg_config: StoreConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(pg_config, tmp_path)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (x INTEGER)"))
-    pool = AsyncPgPool(engine, pg.db_schema, 1)
+    pool = AsyncPgPool(engine, pg_config.db_schema, 1)
     monkeypatch.setattr(aiopg_mod, "WAIT_S", 0.2)
 
     async def main() -> None:

@@ -58,13 +58,6 @@ def _pid(engine: Engine) -> int:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-@pytest.fixture
-def pg_config(store_config: StoreConfig) -> StoreConfig:
-    if not store_config.url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
-    return store_config
-
-
 def test_transact_retries_once_on_a_connection_killed_a_moment_after_use(pg_config: StoreConfig, tmp_path: Path) -> None:
     cfg = pg_config.model_copy(update={"pool_size": 1, "pool_ping_idle_s": 60.0})  # never pinged here
     engine = make_engine(cfg, tmp_path)

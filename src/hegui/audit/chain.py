@@ -100,7 +100,7 @@ def append(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEn
             done = _append_if_head(engine, key, entries, keep_content)
             if done is not None:
                 return done
-        return transact(engine, lambda conn: _append_on(conn, key, entries, keep_content))
+        return _append_locking(engine, key, entries, keep_content)
 
 
 def append_nowait(factory: sessionmaker[Session], key: bytes, entries: Sequence[AuditEntry], *,
@@ -189,12 +189,10 @@ def _append_if_head(engine: Engine, key: bytes, entries: Sequence[AuditEntry], k
     not touched). Timestamps are taken before the statement rather than after the lock, so across
     processes ``ts`` may step back by the time one statement takes; the chain is ordered by
     ``seq``, which stays exact."""
-    guess = _HEADS.get(engine)
-    if guess is None:
+    batch = _if_head_batch(engine, key, entries, keep_content)
+    if batch is None:
         return None
-    rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
-    params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
-    params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
+    rows, params = batch
     try:
         with engine.connect() as conn:
             n = conn.execution_options(isolation_level="AUTOCOMMIT").execute(_APPEND_IF_HEAD, params).rowcount
@@ -203,13 +201,39 @@ def _append_if_head(engine: Engine, key: bytes, entries: Sequence[AuditEntry], k
             raise
         # The connection died around the statement: it may have committed. The locking append
         # looks for these rows first, so they are never written twice.
-        return transact(engine, lambda conn: _append_on(conn, key, entries, keep_content, maybe_written=rows))
+        return _append_locking(engine, key, entries, keep_content, maybe_written=rows)
+    return _if_head_done(engine, rows, n)
+
+
+def _if_head_batch(engine: Engine, key: bytes, entries: Sequence[AuditEntry],
+                   keep_content: bool) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """The rows after where this process left the head, and `_APPEND_IF_HEAD`'s parameters; None
+    when it has no guess yet."""
+    guess = _HEADS.get(engine)
+    if guess is None:
+        return None
+    rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
+    params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
+    params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
+    return rows, params
+
+
+def _if_head_done(engine: Engine, rows: list[dict[str, Any]], n: int) -> list[int] | None:
+    """After `_APPEND_IF_HEAD` reported ``n`` rows: their sequence numbers (all written, the guess
+    moves on), None (none: the head was elsewhere), or an error (some: never expected, and
+    appending again could write rows twice, so fail closed)."""
     if n == len(rows):
         _HEADS[engine] = (rows[-1]["seq"], rows[-1]["row_hash"])
         return [r["seq"] for r in rows]
-    if n != 0:  # never expected; appending again could write the rows twice, so fail (closed)
+    if n != 0:
         raise RuntimeError(f"audit append: {n} of {len(rows)} rows reported written")
     return None
+
+
+def _append_locking(engine: Engine, key: bytes, entries: Sequence[AuditEntry], keep_content: bool,
+                    maybe_written: list[dict[str, Any]] | None = None) -> list[int]:
+    """The locking append (`_append_on`) in its own transaction, retried once on a dead connection."""
+    return transact(engine, lambda conn: _append_on(conn, key, entries, keep_content, maybe_written=maybe_written))
 
 
 _APPEND_IF_HEAD_PSYCOPG: list[str] = []  # `_APPEND_IF_HEAD` compiled for psycopg, on first use
@@ -224,18 +248,16 @@ async def append_async(pool: Any, factory: sessionmaker[Session], key: bytes, en
     around the statement makes the locking append first look for the batch's last row."""
     import psycopg
 
+    from hegui.store.aiopg import psycopg_sql
+
     if not entries:
         return []
     engine = _engine(factory)
-    guess = _HEADS.get(engine)
-    if guess is not None:
+    batch = _if_head_batch(engine, key, entries, keep_content)
+    if batch is not None:
+        rows, params = batch
         if not _APPEND_IF_HEAD_PSYCOPG:
-            from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-
-            _APPEND_IF_HEAD_PSYCOPG.append(str(_APPEND_IF_HEAD.compile(dialect=pg_psycopg.dialect())))
-        rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
-        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
-        params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
+            _APPEND_IF_HEAD_PSYCOPG.append(psycopg_sql(_APPEND_IF_HEAD)[0])
         broken = False
         try:
             async with pool.connection() as conn:
@@ -249,17 +271,10 @@ async def append_async(pool: Any, factory: sessionmaker[Session], key: bytes, en
                 raise
             # The connection died around the statement: it may have committed.
             return list(await run(_append_locking, engine, key, entries, keep_content, rows))
-        if n == len(rows):
-            _HEADS[engine] = (rows[-1]["seq"], rows[-1]["row_hash"])
-            return [r["seq"] for r in rows]
-        if n != 0:  # never expected; appending again could write the rows twice, so fail (closed)
-            raise RuntimeError(f"audit append: {n} of {len(rows)} rows reported written")
-    return list(await run(_append_locking, engine, key, entries, keep_content, None))
-
-
-def _append_locking(engine: Engine, key: bytes, entries: Sequence[AuditEntry], keep_content: bool,
-                    maybe_written: list[dict[str, Any]] | None) -> list[int]:
-    return transact(engine, lambda conn: _append_on(conn, key, entries, keep_content, maybe_written=maybe_written))
+        done = _if_head_done(engine, rows, n)
+        if done is not None:
+            return done
+    return list(await run(_append_locking, engine, key, entries, keep_content))
 
 
 @dataclass(slots=True)

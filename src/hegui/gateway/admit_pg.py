@@ -43,12 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
 from hegui.gateway.checks import rate_limited
 from hegui.gateway.errors import GatewayError
 from hegui.store import keys as keystore
-from hegui.store.aiopg import AsyncPgPool
+from hegui.store.aiopg import AsyncPgPool, psycopg_sql
 from hegui.usage import service as usage
 
 if TYPE_CHECKING:
@@ -71,11 +70,10 @@ def _sql(name: Any, build: Any, n: int) -> tuple[str, dict[str, Any]]:
     SQLAlchemy bound itself (literals in the statement), compiled once."""
     got = _SQL.get((name, n))
     if got is None:
-        compiled = build().compile(dialect=pg_psycopg.dialect())
-        sql = str(compiled)
-        for k in compiled.params:
+        sql, defaults = psycopg_sql(build())
+        for k in defaults:
             sql = sql.replace(f"%({k})s", f"%({k}_{n})s")
-        got = _SQL[name, n] = (sql, {f"{k}_{n}": v for k, v in compiled.params.items()})
+        got = _SQL[name, n] = (sql, {f"{k}_{n}": v for k, v in defaults.items()})
     return got
 
 

@@ -26,6 +26,17 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import Engine
 
+
+def psycopg_sql(statement: Any) -> tuple[str, dict[str, Any]]:
+    """A SQLAlchemy statement as psycopg takes it: SQL with ``%(name)s`` parameters, and the
+    values SQLAlchemy bound itself (literals in the statement). Callers keep the result: compiling
+    costs more than running."""
+    from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+
+    compiled = statement.compile(dialect=pg_psycopg.dialect())
+    return str(compiled), dict(compiled.params)
+
+
 WAIT_S = 30.0  # longest wait for a free connection (SQLAlchemy's pool_timeout); then the request fails closed
 
 
@@ -47,7 +58,7 @@ class AsyncPgPool:
         """A live connection in autocommit for the ``with`` block; back to the pool if left idle."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # first use (or a new loop, as in tests): connections are loop-bound
-            self._drop_all()
+            self.discard_idle()
             self._loop, self._sem = loop, asyncio.Semaphore(self._size)
         sem = self._sem
         assert sem is not None
@@ -75,10 +86,7 @@ class AsyncPgPool:
             sem.release()
 
     def discard_idle(self) -> None:
-        """Forget the pooled connections (the server went away: they are dead too)."""
-        self._drop_all()
-
-    def _drop_all(self) -> None:
+        """Forget the pooled connections (the server went away, or they belong to another loop)."""
         while self._idle:
             conn = self._idle.pop()
             with suppress(Exception):  # already dead
