@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from hegui.config import Settings
 from hegui.datascan import Pipeline, ReaderOptions, ScanOptions, default_steps, scan
+from hegui.datascan.pipeline import review_keys
 
 pytestmark = pytest.mark.ray
 
@@ -34,3 +36,8 @@ def test_local_and_ray_byte_identical(corpus: Path, tmp_path: Path) -> None:
                  "f/clean.jsonl", "f/rejects.jsonl"):
         assert (local / name).read_bytes() == (remote / name).read_bytes(), name
     assert (local / "annotations.jsonl").stat().st_size > 10_000
+    # each actor bounds the review candidates by the shards it finished: fewer texts checkpointed
+    ckpt = remote / ".scan" / "shards"
+    kept = sum(len(review_keys(f.read_bytes())) for f in ckpt.glob("*.review_keys.npy"))
+    unbounded = sum(min(40, json.loads(f.read_text())["docs"]) for f in ckpt.glob("*.stats.json"))
+    assert kept < unbounded

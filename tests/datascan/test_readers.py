@@ -16,6 +16,7 @@ from hegui.datascan.readers import (
     expand_paths,
     plan_shards,
     read_shard,
+    shard_size,
 )
 
 
@@ -66,6 +67,37 @@ def test_byte_range_shards_equal_whole_file(tmp_path: Path) -> None:
     split, _ = _read_all([str(p)], ReaderOptions(), shard_bytes=997)
     assert [(d.id, d.text) for d in split] == [(d.id, d.text) for d in whole]
     assert len(whole) == 2000
+
+
+def test_shard_size_splits_a_small_corpus_for_every_worker() -> None:
+    mib = 1 << 20
+    assert shard_size(1 << 40, 32 * mib) == 32 * mib  # large corpus: --shard-mb
+    assert shard_size(32 * 10**6, 32 * mib) == 4 * mib  # 32 MB: 8 shards, not 1
+    assert shard_size(128 * mib, 32 * mib) == 8 * mib  # 16 shards
+    assert shard_size(1000, 32 * mib) == 4 * mib  # never below 4 MiB on its own…
+    assert shard_size(1 << 40, 700) == 700  # …but an explicit smaller --shard-mb stands
+
+
+def test_plan_shards_counts_only_splittable_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    from hegui.datascan import readers
+
+    monkeypatch.setattr(readers, "MIN_AUTO_SHARD_BYTES", 100)
+    line = json.dumps({"text": "内容" * 20}, ensure_ascii=False) + "\n"
+    plain = tmp_path / "a.jsonl"
+    plain.write_text(line * 200, encoding="utf-8")
+    packed = tmp_path / "b.jsonl.gz"
+    packed.write_bytes(gzip.compress((line * 5000).encode()))
+    files = [(str(plain), "a.jsonl", "s"), (str(packed), "b.jsonl.gz", "s")]
+    shards = plan_shards(files, ReaderOptions(), shard_bytes=1 << 30)
+    cut = [s for s in shards if s.path == str(plain)]
+    # the gzip file is one shard whatever its size; the plain file splits into about 16
+    assert [s.path for s in shards].count(str(packed)) == 1
+    assert len(cut) in (16, 17)
+    assert max(s.end - s.start for s in cut) == -(-plain.stat().st_size // 16)
+    docs, _ = _read_all([str(plain)], ReaderOptions())
+    assert len(docs) == 200  # a plan made on its own is read whole
 
 
 def test_json_array_streams_across_chunks(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def run(
     auto_fraction: Annotated[float | None, typer.Option("--auto-fraction", help="Share of documents in the automated check (≥ 0.10; 1 = all; default: scan.auto_fraction).")] = None,
     review_n: Annotated[int | None, typer.Option("--review-size", help="Manual-review sample size (TC260: ≥ 4000; default: scan.review_size).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the review and automated samples (default: scan.seed).")] = None,
-    shard_mb: Annotated[int | None, typer.Option("--shard-mb", help="Split uncompressed line files into shards of this many MB (default: scan.shard_mb).")] = None,
+    shard_mb: Annotated[int | None, typer.Option("--shard-mb", help="Largest shard (MB) uncompressed line files are split into; a small corpus is cut into 16 shards of ≥ 4 MiB (default: scan.shard_mb).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Report language: zh or en.")] = "zh",
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config YAML (default: $HEGUI_CONFIG).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

@@ -81,5 +81,6 @@ class ScanConfig(BaseModel):
     executor: Literal["local", "ray"] = "local"
     # Worker processes, 0 = all cores (--workers).
     workers: int = Field(default=0, ge=0)
-    # Uncompressed line files larger than this (MB) are split into shards (--shard-mb).
+    # The largest shard (MB) uncompressed line files are split into (--shard-mb); a corpus under
+    # 16 × this is cut into 16 shards of at least 4 MiB (`readers.shard_size`).
     shard_mb: int = Field(default=32, ge=1)

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hegui.datascan.pipeline import CHECKPOINT_VERSION, Pipeline, ReviewBound, review_keys, run_shard
 from hegui.datascan.readers import Shard
 
@@ -208,15 +210,27 @@ def _abandon(ex: cf.ProcessPoolExecutor) -> None:
 
 
 class _RayShardFn:
-    """A Ray Data map UDF: one instance per actor, so the Guard is built once per worker."""
+    """A Ray Data map UDF: one instance per actor, so the Guard is built once per worker.
 
-    def __init__(self, p: Pipeline, shards: dict[int, Shard]) -> None:
+    Each actor keeps its own review bound (`ReviewBound`) over the shards it has finished, on top
+    of the checkpointed shards' keys the driver passes in. No shared state is needed: once any set
+    of finished shards holds ``review_n`` candidates with keys ≤ b, no document above b can make
+    the sample. It is a little looser than the local executor's bound over every finished shard,
+    and without it each Ray shard kept (and serialised the texts of) all its documents: 0.42–0.45
+    instead of 0.31 CPU s per 4 MiB shard.
+    """
+
+    def __init__(self, p: Pipeline, shards: dict[int, Shard], known_keys: np.ndarray) -> None:
         self.p = p
         self.shards = shards
+        self.bound = ReviewBound(p.review_n)
+        self.bound.add(known_keys)
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         shard = self.shards[int(row["index"])]
-        files = run_shard(self.p, shard)
+        bound = self.bound
+        files = run_shard(self.p, shard, lambda: bound.value)
+        bound.add(review_keys(files["review_keys.npy"]))
         return {"index": shard.index, **{k.replace(".", "__"): v for k, v in files.items()}}
 
 
@@ -243,10 +257,11 @@ def run_ray(
         else:
             ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
     by_index = {s.index: s for s in pending}
+    known = _review_bound(p, shards, ckpt).smallest  # a resumed run's finished shards
     ds = ray.data.from_items([{"index": s.index} for s in pending], override_num_blocks=len(pending))
     ds = ds.map(
         _RayShardFn,
-        fn_constructor_args=(p, by_index),
+        fn_constructor_args=(p, by_index, known),
         compute=ray.data.ActorPoolStrategy(size=max(1, min(workers, len(pending)))),
         num_cpus=1,
     )

@@ -216,6 +216,11 @@ class ReviewBound:
     def value(self) -> int:
         return int(self._smallest[-1]) if self.n and len(self._smallest) >= self.n else NO_BOUND
 
+    @property
+    def smallest(self) -> np.ndarray:
+        """The (at most ``n``) smallest keys seen, ascending: enough to rebuild the bound elsewhere."""
+        return self._smallest.copy()
+
 
 def review_keys(data: bytes) -> np.ndarray:
     """A checkpoint's review_keys.npy as an array (uint64, ascending)."""

@@ -131,15 +131,40 @@ def expand_paths(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
     return sorted(found.items(), key=lambda kv: kv[1])
 
 
+# A corpus is cut into at least this many shards while they stay ≥ MIN_AUTO_SHARD_BYTES, so that a
+# small corpus still keeps every worker busy (32 MB in one 32 MiB shard ran on one core whatever
+# --workers said). Neither depends on the worker count: a scan resumed with another -j keeps its plan.
+TARGET_SHARDS = 16
+MIN_AUTO_SHARD_BYTES = 4 * 1024 * 1024
+
+
+def _splittable(fmt: str, comp: str | None, opts: ReaderOptions) -> bool:
+    return comp is None and (fmt == "jsonl" or (fmt == "text" and opts.text_unit == "line"))
+
+
+def shard_size(splittable_bytes: int, max_bytes: int) -> int:
+    """Bytes per shard: ``max_bytes`` (--shard-mb) for a large corpus; smaller for a small one, down
+    to ``MIN_AUTO_SHARD_BYTES``, so that it still splits into ``TARGET_SHARDS`` shards."""
+    want = -(-splittable_bytes // TARGET_SHARDS)  # ceil
+    return min(max_bytes, max(MIN_AUTO_SHARD_BYTES, want))
+
+
 def plan_shards(
     files: list[tuple[str, str, str]], opts: ReaderOptions, shard_bytes: int = 32 * 1024 * 1024
 ) -> list[Shard]:
-    """Shards for [(path, display path, source)]. Deterministic: same files, same shards."""
-    shards: list[Shard] = []
+    """Shards for [(path, display path, source)]. Deterministic: same files, same shards.
+
+    ``shard_bytes`` is the largest shard; see `shard_size` for a small corpus. Compressed files and
+    formats that cannot be cut at a line (Parquet, JSON, CSV, a document per text file) are one
+    shard each.
+    """
+    planned = []
     for path, rel, source in files:
         fmt, comp = detect_format(path, opts.format)
-        size = os.path.getsize(path)
-        splittable = comp is None and (fmt == "jsonl" or (fmt == "text" and opts.text_unit == "line"))
+        planned.append((path, rel, source, fmt, comp, os.path.getsize(path), _splittable(fmt, comp, opts)))
+    shard_bytes = shard_size(sum(p[5] for p in planned if p[6]), shard_bytes)
+    shards: list[Shard] = []
+    for path, rel, source, fmt, comp, size, splittable in planned:
         if splittable and size > shard_bytes:
             for start in range(0, size, shard_bytes):
                 end = min(size, start + shard_bytes)
