@@ -41,3 +41,26 @@ def test_local_and_ray_byte_identical(corpus: Path, tmp_path: Path) -> None:
     kept = sum(len(review_keys(f.read_bytes())) for f in ckpt.glob("*.review_keys.npy"))
     unbounded = sum(min(40, json.loads(f.read_text())["docs"]) for f in ckpt.glob("*.stats.json"))
     assert kept < unbounded
+
+
+def test_ray_actor_builds_detectors_and_freezes_its_heap(tmp_path: Path) -> None:
+    """The UDF's constructor (run here, in-process) leaves the Guard built and the heap frozen, so
+    the actor's collections stop walking Ray's and the detectors' objects; it keeps a review bound
+    over the keys it is given."""
+    import gc
+
+    import numpy as np
+
+    from hegui.datascan.executors import _RayShardFn
+
+    settings = Settings(var_dir=tmp_path / "var")
+    p = Pipeline(default_steps(settings), ReaderOptions(id_field="id"), review_n=2)
+    assert not gc.get_freeze_count()
+    try:
+        fn = _RayShardFn(p, {}, np.array([5, 9, 30], dtype=np.uint64))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    guard_step = next(s for s in p.steps if s.name == "guard")
+    assert guard_step._guard is not None
+    assert fn.bound.value == 9

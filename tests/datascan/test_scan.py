@@ -102,6 +102,22 @@ def test_same_output_for_any_worker_count(corpus: Path, tmp_path: Path, settings
     assert (outs[0] / "review_sample.jsonl").read_bytes() == (outs[1] / "review_sample.jsonl").read_bytes()
 
 
+def test_spawned_workers_build_their_own_detectors(
+    corpus: Path, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where fork is not available (macOS, Windows) the workers are spawned: each builds the
+    detectors and freezes its heap itself (`executors._init_worker`), with the same outputs."""
+    from hegui.datascan import executors
+
+    monkeypatch.setattr(executors.mp, "get_all_start_methods", lambda: ["spawn"])
+    one, spawned = tmp_path / "one", tmp_path / "spawned"
+    scan([str(corpus)], one, _pipeline(settings), settings=settings, options=ScanOptions(workers=1))
+    scan([str(corpus)], spawned, _pipeline(settings), settings=settings,
+         options=ScanOptions(workers=2, shard_bytes=700))
+    for name in ("annotations.jsonl", "review_sample.jsonl", "issues.jsonl"):
+        assert (one / name).read_bytes() == (spawned / name).read_bytes(), name
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_review_bound_cuts_candidates_not_the_sample(corpus: Path, tmp_path: Path, settings: Settings, workers: int) -> None:
     """Shards that start after others finished keep only review candidates under the bound those
