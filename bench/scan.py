@@ -84,7 +84,7 @@ def _cpu() -> float:
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
-def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 4, detectors: list[str] | None = None) -> dict[str, float]:
+def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 0, detectors: list[str] | None = None) -> dict[str, float]:
     import shutil
 
     from hegui.config import Settings
@@ -99,8 +99,12 @@ def run_hegui(corpus: Path, executor: str, workers: int, shard_mb: int = 4, dete
 
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     t, c = time.perf_counter(), _cpu()
-    res = scan([str(corpus)], out, p, settings=settings,
-               options=ScanOptions(executor=executor, workers=workers, shard_bytes=shard_mb << 20))
+    # shard_mb 0: the scanner's default, as `hegui scan` plans it (32 MiB at most, a small corpus
+    # in 16 shards of ≥ 4 MiB: 4 MiB for 32 MB, 8 MiB for 128 MB)
+    opts = ScanOptions(executor=executor, workers=workers)
+    if shard_mb:
+        opts.shard_bytes = shard_mb << 20
+    res = scan([str(corpus)], out, p, settings=settings, options=opts)
     dt, cpu = time.perf_counter() - t, _cpu() - c
     if executor == "ray":
         import ray
@@ -199,6 +203,8 @@ def main() -> None:
     ap.add_argument("--datatrove", help="python of a venv with datatrove + pyahocorasick (not a project dependency)")
     ap.add_argument("--datatrove-tasks", type=int, default=1)
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--shard-mb", type=int, default=0, help="largest shard in MiB (default: the scanner's own plan)")
+    ap.add_argument("--only", help="comma-separated run names to keep, e.g. 'ray' or 'local ×1' (default: all)")
     ap.add_argument("--rss-gb", type=float, default=0)
     ap.add_argument("--also-detectors", help="also run local ×1 with only these detectors (e.g. keywords,pii: "
                     "the filters closest to the datatrove pipeline)")
@@ -208,17 +214,20 @@ def main() -> None:
         return
     corpus = make_corpus(WORK / f"web-{args.mb}mb.jsonl", args.mb)
     print(f"corpus {corpus} {corpus.stat().st_size / 1e6:.1f} MB; cores {os.cpu_count()}; load {os.getloadavg()[0]:.2f}")
-    runs = [("hegui local ×1", lambda: run_hegui(corpus, "local", 1)),
-            ("hegui local ×2", lambda: run_hegui(corpus, "local", 2))]
+    sm = args.shard_mb
+    runs = [("hegui local ×1", lambda: run_hegui(corpus, "local", 1, sm)),
+            ("hegui local ×2", lambda: run_hegui(corpus, "local", 2, sm))]
     if args.also_detectors:
         dets = args.also_detectors.split(",")
-        runs.append((f"hegui local ×1 [{args.also_detectors}]", lambda: run_hegui(corpus, "local", 1, detectors=dets)))
+        runs.append((f"hegui local ×1 [{args.also_detectors}]", lambda: run_hegui(corpus, "local", 1, sm, detectors=dets)))
     if not args.no_ray:
-        runs.append(("hegui ray ×2", lambda: run_hegui(corpus, "ray", 2)))
+        runs.append(("hegui ray ×2", lambda: run_hegui(corpus, "ray", 2, sm)))
     if args.datatrove:
         runs.append(("datatrove ×1", lambda: run_datatrove(args.datatrove, corpus, 1)))
         if args.datatrove_tasks > 1:  # LocalPipelineExecutor with workers > 1 stalled on our shared VM
             runs.append((f"datatrove ×{args.datatrove_tasks}", lambda: run_datatrove(args.datatrove, corpus, args.datatrove_tasks)))
+    if args.only:
+        runs = [(n, f) for n, f in runs if any(o.strip() in n for o in args.only.split(","))]
     for name, fn in runs:
         v = fn()
         print(name, json.dumps({a: round(b, 2) if isinstance(b, float) else b for a, b in v.items()}), flush=True)
