@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect, select, text
 
 from hegui.store import StoreConfig, current, make_engine, session_factory, upgrade
@@ -106,4 +107,48 @@ def test_key_cache_bounds_revocation(store_config: StoreConfig, tmp_path: Path) 
     off = keystore.KeyCache(SECRET, ttl_s=0)
     assert off.lookup(f, key2) == info2 and off.get(key2) is None  # 0 turns it off
     assert all(key2 not in h and key not in h for h in cache._entries)  # keyed hashes, no key in clear
+    engine.dispose()
+
+
+def test_key_cache_refreshes_ahead_within_the_bound(store_config: StoreConfig, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key in use is refreshed in its entry's last quarter, while the entry still serves; the
+    entry's expiry stays ``ttl_s`` after the lookup that made it; a refresh that finds the key
+    revoked drops it at once; a revocation here during a lookup is not undone by that lookup."""
+    engine, f = _factory(store_config, tmp_path)
+    key, info = keystore.create_key(f, SECRET, "alice")
+    clock = [1000.0]
+    monkeypatch.setattr(keystore.time, "monotonic", lambda: clock[0])
+    cache = keystore.KeyCache(SECRET, ttl_s=2.0)
+    assert cache.get_refreshing(key) == (None, False)
+    cache.lookup(f, key)
+    clock[0] += 1.4  # 70 % of its life: not due
+    assert cache.get_refreshing(key) == (info, False)
+    clock[0] += 0.2  # 80 %: due, once
+    assert cache.get_refreshing(key) == (info, True)
+    assert cache.get_refreshing(key) == (info, False)  # one refresh under way is enough
+    assert cache.refresh(f, key) == info
+    clock[0] += 1.9  # the refresh made a new entry: 1.9 s after it, still served
+    assert cache.get(key) == info
+    clock[0] += 0.2  # … and 2.1 s after it, expired like any entry
+    assert cache.get_refreshing(key) == (None, False)
+
+    cache.lookup(f, key)
+    clock[0] += 1.8
+    assert cache.get_refreshing(key) == (info, True)
+    assert keystore.revoke(f, info.id)  # by another process
+    assert cache.refresh(f, key) is None and cache.get(key) is None  # dropped at once
+
+    key2, info2 = keystore.create_key(f, SECRET, "bob")
+    real_lookup = keystore.lookup
+
+    def revoked_meanwhile(*a: object) -> keystore.KeyInfo | None:
+        row = real_lookup(*a)  # type: ignore[arg-type]
+        cache.forget(info2.id)  # revoked through this process while the row was being read
+        return row
+
+    monkeypatch.setattr(keystore, "lookup", revoked_meanwhile)
+    assert cache.lookup(f, key2) == info2  # this request read the row before the revocation…
+    monkeypatch.setattr(keystore, "lookup", real_lookup)
+    assert cache.get(key2) is None  # … but the row is not cached: the next request is refused
     engine.dispose()

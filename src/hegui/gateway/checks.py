@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from hegui.audit.pseudonym import pseudonymize
 from hegui.gateway.errors import GatewayError, store_failed
 from hegui.gateway.state import GatewayState, RequestContext, in_thread
 from hegui.store import keys as keystore
+
+log = logging.getLogger("hegui.gateway")
 
 
 def bearer(ctx: RequestContext) -> str | None:
@@ -22,7 +27,9 @@ async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
     if not token:
         raise GatewayError(401, "missing_api_key", "缺少 API 密钥（Authorization: Bearer …）",
                            "missing API key (Authorization: Bearer …)")
-    info = state.keys.get(token)
+    info, refresh = state.keys.get_refreshing(token)
+    if refresh:  # in use and near its expiry: looked up again off the request's path
+        _refresh_later(state, token)
     count: int | None = None
     try:
         if info is None:
@@ -38,6 +45,21 @@ async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
     ctx.user_pseudo = pseudonymize(state.key, info.user)
     if count is not None:
         ctx.extra["rate_count"] = count
+
+
+_REFRESHES: set[asyncio.Task[None]] = set()  # strong references until done
+
+
+def _refresh_later(state: GatewayState, token: str) -> None:
+    async def run() -> None:
+        try:
+            await in_thread(state.keys.refresh, state.factory, token)
+        except Exception as e:  # the entry just expires; the next lookup fails closed if the store is down
+            log.warning("key refresh failed", extra={"error": type(e).__name__})
+
+    task = asyncio.get_running_loop().create_task(run())
+    _REFRESHES.add(task)
+    task.add_done_callback(_REFRESHES.discard)
 
 
 def rate_limit_of(state: GatewayState, key: keystore.KeyInfo) -> int | None:
