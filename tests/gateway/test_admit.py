@@ -21,7 +21,7 @@ from hegui.config import Settings
 from hegui.enforcement.models import Standing
 from hegui.enforcement.service import Thresholds
 from hegui.gateway import admit_pg
-from hegui.gateway.services import Services
+from hegui.gateway.services import Services, admit_nowait
 from hegui.gateway.services import admit as services_admit
 from hegui.policy import Duties
 from hegui.store import keys as keystore
@@ -31,7 +31,7 @@ from hegui.store.models import RateWindow
 from hegui.store.testing import pg_available, temp_store
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+@pytest.fixture(params=["sqlite", "sqlite-inline", pytest.param("postgres", marks=pytest.mark.postgres),
                         pytest.param("postgres-async", marks=pytest.mark.postgres),
                         pytest.param("postgres-transaction", marks=pytest.mark.postgres)])
 def state(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -47,7 +47,7 @@ def state(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         svc = Services(duties=duties, thresholds=Thresholds.of(settings.enforcement, duties), verifier=None,  # type: ignore[arg-type]
                        sender=None)  # type: ignore[arg-type]
         st = SimpleNamespace(factory=session_factory(engine), settings=settings, engine=engine, services=svc,
-                             aio=None, runner=None)
+                             aio=None, runner=None, inline=request.param == "sqlite-inline")
         if request.param == "postgres-async":  # the gateway's path: the two queries on an event loop
             st.runner = asyncio.Runner()
             st.aio = AsyncPgPool(engine, cfg.db_schema, 4)
@@ -59,7 +59,12 @@ def state(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def admit(state: Any, account: str, key: Any, rate_limit: int | None, *, now: float | None = None) -> Any:
-    """`services.admit`, or on the async variant `admit_pg.admit_async` (what the gateway awaits)."""
+    """`services.admit`, or what the gateway calls instead: `admit_pg.admit_async` (awaited) on
+    PostgreSQL, `services.admit_nowait` (on the loop) on SQLite."""
+    if state.inline:
+        adm = admit_nowait(state, account, key, rate_limit, now=now)
+        assert adm is not None  # no other writer here: it always runs inline
+        return adm
     if state.aio is None:
         return services_admit(state, account, key, rate_limit, now=now)
     return state.runner.run(admit_pg.admit_async(state.aio, state, account, key, rate_limit, now))
@@ -191,3 +196,36 @@ def test_two_query_admission_survives_a_connection_killed_between_requests(state
     adm = admit(state, "acct-g", info, 100)
     assert adm.refusal is None and adm.usage is not None and adm.usage.requests_today == 2
     assert sum(_windows(state, info.id).values()) == 2  # counted once, not twice
+
+
+def test_admit_nowait_only_when_no_writer_is_in_the_way(tmp_path: Path) -> None:
+    """On SQLite the duties run on the loop only when this process's writer lock and the database's
+    write lock are free; otherwise nothing is written and the caller takes the thread path."""
+    import sqlite3
+
+    from hegui.store.engine import sqlite_writer_lock
+
+    with temp_store("sqlite", tmp_path) as cfg:
+        engine = make_engine(cfg, tmp_path)
+        upgrade(engine)
+        settings = Settings(var_dir=tmp_path / "var", secret_key="admit-test")
+        duties = Duties(require_real_name=False, unverified_users="allow")
+        svc = Services(duties=duties, thresholds=Thresholds.of(settings.enforcement, duties), verifier=None,  # type: ignore[arg-type]
+                       sender=None)  # type: ignore[arg-type]
+        st = SimpleNamespace(factory=session_factory(engine), settings=settings, engine=engine, services=svc)
+        _, info = keystore.create_key(st.factory, b"k" * 32, "erin")
+        lock = sqlite_writer_lock(engine)
+        assert lock is not None
+        with lock:  # another thread of this process is writing
+            assert admit_nowait(st, "acct-e", info, 100) is None
+        other = sqlite3.connect(engine.url.database)  # another process holds the write lock
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            assert admit_nowait(st, "acct-e", info, 100) is None
+        finally:
+            other.rollback()
+            other.close()
+        assert _windows(st, info.id) == {}  # nothing was written by the two refused tries
+        adm = admit_nowait(st, "acct-e", info, 100)
+        assert adm is not None and adm.minute_requests == 1 and _windows(st, info.id) != {}
+        engine.dispose()

@@ -176,9 +176,10 @@ def write_nowait(engine: Engine, fn: Callable[[Connection], T]) -> tuple[bool, T
     interpreter lock for most of it anyway; from a worker thread it also pays two thread hops and, while
     the loop is busy, a wait for the lock. The busy timeout is zero for this one transaction, so
     the loop never sleeps in SQLite's busy handler: a try that would wait is rolled back whole (even
-    at COMMIT) and the caller runs the same work in a thread, which waits its turn. (Measured and
-    not used for the duties' per-request transaction: there the thread's overlap of SQLite's C
-    work with the loop won; see BENCHMARKS.md.)"""
+    at COMMIT) and the caller runs the same work in a thread, which waits its turn. The duties'
+    per-request transaction (`hegui.gateway.services.admit_nowait`) runs here too: an earlier
+    measurement had the thread win, by overlapping SQLite's C work with the loop; once the loop's
+    own work per request shrank, the hop's waits were the larger cost (BENCHMARKS.md)."""
     lock = sqlite_writer_lock(engine)
     if lock is None or not lock.acquire(blocking=False):
         return False, None
