@@ -77,8 +77,10 @@ class TestUpstream(_Server):
         super().__init__("/v1/chat/completions", self._chat)
         self.answers: dict[str, str] = {}
         self.url = f"{self.base}/v1"
+        self.arrivals: list[float] = []  # time.monotonic() of each request
 
     async def _chat(self, request: Request) -> Response:
+        self.arrivals.append(time.monotonic())
         body: dict[str, Any] = await request.json()
         last = str(body["messages"][-1].get("content", ""))
         text = self.answers.get(last, DEFAULT)

@@ -37,6 +37,7 @@ fails the request closed.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
@@ -190,32 +191,74 @@ def _admit(raw: psycopg.Connection[Any], state: GatewayState, account: str, key:
 async def admit_async(pool: AsyncPgPool, state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
                       now: float | None = None) -> Admission:
     """`admit` on the event loop, over a connection of ``pool`` (`hegui.store.aiopg`): the same
-    two queries, no worker thread. Retried once on a fresh connection when the first query found
-    the connection dead (the server restarted); the pool's other idle connections are dropped too."""
-    now = time.time() if now is None else now
-    for attempt in (0, 1):
-        plan = _Plan(state, account, key, rate_limit, now)
-        async with pool.connection() as conn:
-            cur = psycopg.AsyncClientCursor(conn, row_factory=namedtuple_row)
-            try:
-                await cur.execute(*plan.first.query())
-            except psycopg.OperationalError:
-                if not conn.broken or attempt == 1:
+    two queries, no worker thread; returns once the second has committed."""
+    adm, committed = await admit_early(pool, state, account, key, rate_limit, now)
+    await asyncio.shield(committed)
+    return adm
+
+
+async def admit_early(pool: AsyncPgPool, state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
+                      now: float | None = None) -> tuple[Admission, asyncio.Future[None]]:
+    """The admission as soon as the first query is answered, and the second query's completion.
+
+    The admission is final once the first query's rows are read (they are locked, and the
+    second only writes what the first decided), so the gateway sends an admitted request on to
+    the model while the second round trip (the usage counts and COMMIT) runs, and awaits
+    ``committed`` before anything of the answer is released — the store failing there still
+    refuses the request (`checks.settle_duties`). The queries run in a task of their own: a
+    request cancelled meanwhile does not leave a transaction open. The first query is retried once
+    on a fresh connection when it found the connection dead (the server restarted); the pool's
+    other idle connections are dropped too."""
+    loop = asyncio.get_running_loop()
+    decided: asyncio.Future[Admission] = loop.create_future()
+    committed = loop.create_task(_admit_task(pool, state, account, key, rate_limit,
+                                             time.time() if now is None else now, decided))
+    committed.add_done_callback(_retrieve)
+    return await asyncio.shield(decided), committed
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()  # whoever awaits it sees the error; nobody left: no "never retrieved" noise
+
+
+async def _admit_task(pool: AsyncPgPool, state: GatewayState, account: str, key: KeyInfo, rate_limit: int | None,
+                      now: float, decided: asyncio.Future[Admission]) -> None:
+    """Both queries on one connection: sets ``decided`` after the first (or its error: the task
+    then ends quietly), raises what the second raised."""
+    try:
+        for attempt in (0, 1):
+            plan = _Plan(state, account, key, rate_limit, now)
+            async with pool.connection() as conn:
+                cur = psycopg.AsyncClientCursor(conn, row_factory=namedtuple_row)
+                try:
+                    await cur.execute(*plan.first.query())
+                except psycopg.OperationalError:
+                    if not conn.broken or attempt == 1:
+                        raise
+                    pool.discard_idle()
+                    continue
+                try:
+                    results = []
+                    while cur.nextset():
+                        results.append(await cur.fetchone())
+                    adm, second = plan.then(*results)
+                    decided.set_result(adm)
+                    await cur.execute(*second.query())
+                except BaseException:
+                    if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        await conn.execute("ROLLBACK")
                     raise
-                pool.discard_idle()
-                continue
-            try:
-                results = []
-                while cur.nextset():
-                    results.append(await cur.fetchone())
-                adm, second = plan.then(*results)
-                await cur.execute(*second.query())
-            except BaseException:
-                if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    await conn.execute("ROLLBACK")
-                raise
-            return adm
-    raise AssertionError("unreachable")  # pragma: no cover
+                return
+        raise AssertionError("unreachable")  # pragma: no cover
+    except BaseException as e:
+        if not decided.done():
+            if isinstance(e, asyncio.CancelledError):
+                decided.cancel()
+            else:
+                decided.set_exception(e)
+                return
+        raise
 
 
 def _count_usage(batch: _Batch, cfg: Any, account: str, sess: Any, today: Any, call: UsageCall,

@@ -47,6 +47,20 @@ async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
         ctx.extra["rate_count"] = count
 
 
+async def settle_duties(state: GatewayState, ctx: RequestContext) -> None:
+    """Await the duties' commit that `services.duties_check` handed over (`RequestContext.duties_commit`);
+    a store failure there refuses the request like one in the duties themselves. Routes that set
+    ``defer_duties_commit`` call this before auditing or releasing anything of an answer."""
+    committed, ctx.duties_commit = ctx.duties_commit, None
+    if committed is None:
+        return
+    try:
+        await asyncio.shield(committed)  # a cancelled request must not cancel the transaction's task
+    except Exception as e:
+        state.metrics.fail_closed.labels("store").inc()
+        raise store_failed() from e
+
+
 _REFRESHES: set[asyncio.Task[None]] = set()  # strong references until done
 
 

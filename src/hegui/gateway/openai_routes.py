@@ -15,6 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from hegui.gateway import fastjson
+from hegui.gateway.checks import settle_duties
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.fastjson import FastJSONResponse as JSONResponse
 from hegui.gateway.moderation import Outcome, bad_request, check, fail_closed_on_error, moderate, write_audit
@@ -190,7 +191,21 @@ def prompt_texts(body: dict[str, Any]) -> list[str]:
 
 
 async def complete(request: Request, kind: str) -> Response:
+    """A (chat) completion. The duties' commit (PostgreSQL's second round trip) runs while the
+    request goes on to the model; it is awaited before anything of an answer or a refusal is
+    audited or released (`settle_duties`), and on any other exit all the same."""
     state = state_of(request)
+    ctx = request.state.ctx
+    ctx.defer_duties_commit = True
+    try:
+        return await _complete(state, request, kind)
+    finally:
+        if ctx.duties_commit is not None:  # left before an answer (an error): the commit still ends here
+            with suppress(GatewayError):
+                await settle_duties(state, ctx)
+
+
+async def _complete(state: GatewayState, request: Request, kind: str) -> Response:
     route = "/v1/chat/completions" if kind == "chat" else "/v1/completions"
     ctx, body = await begin(state, request, route)
     target = state.upstream.target(ctx.model)
@@ -207,6 +222,7 @@ async def complete(request: Request, kind: str) -> Response:
     for hook in state.input_hooks:  # sanctions: a blocked input is a strike
         await hook(state, ctx, inp)
     if inp.action is Action.BLOCK:
+        await settle_duties(state, ctx)
         await write_audit(state, ctx, status=200, inp=inp, out=None, detail="input_blocked")
         if stream:
             return StreamingResponse(refusal_stream(ctx, inp.refusal, inp, state, kind), media_type="text/event-stream",
@@ -247,6 +263,7 @@ def _answer_set(choice: dict[str, Any], kind: str, text: str) -> None:
 
 
 async def finish_answer(state: GatewayState, ctx: RequestContext, data: dict[str, Any], inp: Outcome, kind: str) -> Response:
+    await settle_duties(state, ctx)
     choices = data.get("choices") if isinstance(data.get("choices"), list) else []
     with_text = [(c, t) for c in choices if isinstance(c, dict) and (t := _answer_get(c, kind)) is not None]
     out = await moderate(state, [t for _, t in with_text], Role.OUTPUT)
@@ -282,6 +299,11 @@ async def start_stream(state: GatewayState, ctx: RequestContext, target: Target,
         await stack.aclose()
         state.metrics.upstream_errors.labels(e.code).inc()
         await write_audit(state, ctx, status=e.status, inp=inp, out=None, detail=e.code)
+        raise
+    try:
+        await settle_duties(state, ctx)  # the model has answered (headers): before any of it goes out
+    except GatewayError:
+        await stack.aclose()
         raise
     cfg = state.settings.gateway
     mod = StreamModerator(lambda t: check(state, t, Role.OUTPUT), cfg.stream_mode, cfg.stream_buffer_chars,

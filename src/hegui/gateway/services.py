@@ -12,6 +12,7 @@ their data.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -269,8 +270,12 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
     assert ctx.key is not None
     try:
         if state.aio_store is not None and services_of(state).aio_duties:  # PostgreSQL: on the event loop
-            adm = await admit_pg.admit_async(state.aio_store, state, ctx.user_pseudo, ctx.key,
-                                             rate_limit_of(state, ctx.key))
+            adm, committed = await admit_pg.admit_early(state.aio_store, state, ctx.user_pseudo, ctx.key,
+                                                        rate_limit_of(state, ctx.key))
+            if ctx.defer_duties_commit and adm.refusal is None:
+                ctx.duties_commit = committed  # the route awaits it before the answer (`checks.settle_duties`)
+            else:
+                await asyncio.shield(committed)
         else:
             adm = admit_nowait(state, ctx.user_pseudo, ctx.key, rate_limit_of(state, ctx.key))
             if adm is None:

@@ -71,6 +71,11 @@ class RequestContext:
     user_pseudo: str = "anonymous"
     model: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # for later pre-checks
+    # A route that awaits the duties' commit itself before releasing anything of the answer
+    # (`checks.settle_duties`) sets this; the duties then hand the commit over instead of
+    # awaiting it, and it runs while the request goes on to the model.
+    defer_duties_commit: bool = False
+    duties_commit: asyncio.Future[None] | None = None
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000
