@@ -198,34 +198,28 @@ def test_two_query_admission_survives_a_connection_killed_between_requests(state
     assert sum(_windows(state, info.id).values()) == 2  # counted once, not twice
 
 
-def test_admit_nowait_only_when_no_writer_is_in_the_way(tmp_path: Path) -> None:
+def test_admit_nowait_only_when_no_writer_is_in_the_way(state: Any, request: pytest.FixtureRequest) -> None:
     """On SQLite the duties run on the loop only when this process's writer lock and the database's
     write lock are free; otherwise nothing is written and the caller takes the thread path."""
     import sqlite3
 
     from hegui.store.engine import sqlite_writer_lock
 
-    with temp_store("sqlite", tmp_path) as cfg:
-        engine = make_engine(cfg, tmp_path)
-        upgrade(engine)
-        settings = Settings(var_dir=tmp_path / "var", secret_key="admit-test")
-        duties = Duties(require_real_name=False, unverified_users="allow")
-        svc = Services(duties=duties, thresholds=Thresholds.of(settings.enforcement, duties), verifier=None,  # type: ignore[arg-type]
-                       sender=None)  # type: ignore[arg-type]
-        st = SimpleNamespace(factory=session_factory(engine), settings=settings, engine=engine, services=svc)
-        _, info = keystore.create_key(st.factory, b"k" * 32, "erin")
-        lock = sqlite_writer_lock(engine)
-        assert lock is not None
-        with lock:  # another thread of this process is writing
-            assert admit_nowait(st, "acct-e", info, 100) is None
-        other = sqlite3.connect(engine.url.database)  # another process holds the write lock
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            assert admit_nowait(st, "acct-e", info, 100) is None
-        finally:
-            other.rollback()
-            other.close()
-        assert _windows(st, info.id) == {}  # nothing was written by the two refused tries
-        adm = admit_nowait(st, "acct-e", info, 100)
-        assert adm is not None and adm.minute_requests == 1 and _windows(st, info.id) != {}
-        engine.dispose()
+    if request.node.callspec.params["state"] != "sqlite":
+        pytest.skip("SQLite's path, once")
+    st, engine = state, state.engine
+    _, info = keystore.create_key(st.factory, b"k" * 32, "erin")
+    lock = sqlite_writer_lock(engine)
+    assert lock is not None
+    with lock:  # another thread of this process is writing
+        assert admit_nowait(st, "acct-e", info, 100) is None
+    other = sqlite3.connect(engine.url.database)  # another process holds the write lock
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert admit_nowait(st, "acct-e", info, 100) is None
+    finally:
+        other.rollback()
+        other.close()
+    assert _windows(st, info.id) == {}  # nothing was written by the two refused tries
+    adm = admit_nowait(st, "acct-e", info, 100)
+    assert adm is not None and adm.minute_requests == 1 and _windows(st, info.id) != {}
