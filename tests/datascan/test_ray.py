@@ -16,6 +16,7 @@ pytestmark = pytest.mark.ray
 
 def test_local_and_ray_byte_identical(corpus: Path, tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
     settings = Settings(var_dir=tmp_path / "var")
     settings.key_bytes()  # create the key once, so both runs hash with the same one
 
@@ -26,9 +27,12 @@ def test_local_and_ray_byte_identical(corpus: Path, tmp_path: Path) -> None:
     scan([str(corpus)], local, pipeline(), settings=settings,
          options=ScanOptions(workers=2, shard_bytes=2048, filter_dir=local / "f"))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    dctx = ray.data.DataContext.get_current()
+    before = dctx.enable_progress_bars
     try:
         res = scan([str(corpus)], remote, pipeline(), settings=settings,
                    options=ScanOptions(executor="ray", workers=2, shard_bytes=2048, filter_dir=remote / "f"))
+        assert dctx.enable_progress_bars == before  # Ray Data's progress lines were off only for the scan
     finally:
         ray.shutdown()
     assert res.shards_run == res.shards_total > 8
