@@ -180,3 +180,30 @@ def test_async_append_survives_its_connection_killed(pg_config: StoreConfig, tmp
     res = verify(f, KEY)
     assert res.ok and res.rows == 7, res.problems
     engine.dispose()
+
+
+def test_one_statement_keeps_every_value_exactly(pg_config: StoreConfig, tmp_path: Path) -> None:
+    """The batch travels as one JSON parameter: quotes, backslashes, control characters, emoji,
+    Chinese, NULLs, large and fractional numbers and the timestamp's microseconds all come back
+    exactly (the row hashes cover them, so `verify` would catch any change)."""
+    engine = make_engine(pg_config, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    append(f, KEY, _entries("first", 1), keep_content=True)  # the locking append; the guess is set now
+    seen = _statements(engine)
+    tricky = ['引号 "x" 反斜杠 \\ 换行\n制表\t', "emoji 😀 \u2028 \x01", "", "null", "{\"a\": [1, 2]}"]
+    entries = [AuditEntry(request_id=f"t{i}", kind="output", user_pseudo="p" * 16, route="/v1/x", model=t[:10] or "m",
+                          action="block", status=451, latency_ms=0.001 + i * 1e6, key_id=2**31 - 1 if i else None,
+                          risks=["a.1", "pii.id_card"], content=t, detail=t[:20])
+               for i, t in enumerate(tricky)]
+    seqs = append(f, KEY, entries, keep_content=True)
+    assert "WITH moved" in seen  # the one-statement path ran
+    res = verify(f, KEY)
+    assert res.ok, res.problems
+    with f() as s:
+        rows = {r.seq: r for r in s.execute(select(AuditRecord).where(AuditRecord.seq.in_(seqs))).scalars()}
+    for q, e in zip(seqs, entries, strict=True):
+        r = rows[q]
+        assert (r.content, r.detail, r.model, r.key_id, r.status) == (e.content, e.detail, e.model or "m", e.key_id, 451)
+        assert r.latency_ms == round(e.latency_ms, 3) and r.risks == "a.1,pii.id_card"
+    engine.dispose()

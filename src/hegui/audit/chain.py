@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -166,15 +167,16 @@ _PG_TYPES = ("bigint", "timestamptz", "text", "text", "text", "integer", "text",
 # One statement: move the head from where this process left it, and insert the rows only if that
 # move happened (the CTE returns no row when the head is elsewhere). Under READ COMMITTED a
 # concurrent writer's head move makes this UPDATE wait for its row lock and then re-check the
-# condition on the new head, so two writers can never both extend the same head. ``unnest`` of
-# one array per column keeps the statement text the same for any batch size, so psycopg prepares
-# it once per connection.
+# condition on the new head, so two writers can never both extend the same head. The rows travel
+# as one JSON parameter (``json_to_recordset``): the statement text is the same for any batch
+# size, so psycopg prepares it once per connection, and one string is all it has to adapt (one
+# array per column cost the gateway ≈ 5 % of its CPU in psycopg's list dumpers).
 _APPEND_IF_HEAD = text(
     "WITH moved AS (UPDATE audit_chain_head SET seq = :new_seq, last_hash = :new_hash"
     " WHERE id = 1 AND seq = :old_seq AND last_hash = :old_hash RETURNING 1)"
     f" INSERT INTO audit_records ({', '.join(_COLS)})"
-    f" SELECT r.* FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in zip(_COLS, _PG_TYPES, strict=True))})"
-    " AS r, moved")
+    f" SELECT r.* FROM json_to_recordset(CAST(:rows AS json))"
+    f" AS r({', '.join(f'{c} {t}' for c, t in zip(_COLS, _PG_TYPES, strict=True))}), moved")
 
 
 def _append_if_head(engine: Engine, key: bytes, entries: Sequence[AuditEntry], keep_content: bool) -> list[int] | None:
@@ -213,7 +215,10 @@ def _if_head_batch(engine: Engine, key: bytes, entries: Sequence[AuditEntry],
     if guess is None:
         return None
     rows = _rows(key, entries, keep_content, guess[0], guess[1], datetime.now(UTC))
-    params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLS}
+    # orjson writes the aware timestamps as ISO 8601 with their microseconds, which PostgreSQL
+    # reads back to the same instant (the row hashes cover it); it refuses what could not be
+    # stored as UTF-8 text anyway (lone surrogates), as psycopg did.
+    params: dict[str, Any] = {"rows": orjson.dumps([{c: r[c] for c in _COLS} for r in rows]).decode()}
     params.update(new_seq=rows[-1]["seq"], new_hash=rows[-1]["row_hash"], old_seq=guess[0], old_hash=guess[1])
     return rows, params
 
