@@ -183,7 +183,7 @@ def admit_nowait(state: GatewayState, account: str, key: KeyInfo, rate_limit: in
     Why: the transaction is ≈ 0.23 CPU ms; from a worker thread a busy loop made it wait 2–13 ms
     (the hop there and back, and the interpreter lock). 32 users' keys on SQLite, two alternated
     pairs: added p50 +5.1…+5.2 → +3.9…+4.0 ms, 3.2 → 2.7 CPU ms per request (BENCHMARKS.md,
-    "Duties on the loop")."""
+    "Users' keys pass")."""
     if state.engine.dialect.name != "sqlite":
         return None
     now = time.time() if now is None else now
