@@ -198,11 +198,14 @@ async def complete(request: Request, kind: str) -> Response:
     ctx = request.state.ctx
     ctx.defer_duties_commit = True
     try:
-        return await _complete(state, request, kind)
-    finally:
+        response = await _complete(state, request, kind)
+    except BaseException:
         if ctx.duties_commit is not None:  # left before an answer (an error): the commit still ends here
             with suppress(GatewayError):
                 await settle_duties(state, ctx)
+        raise
+    await settle_duties(state, ctx)  # a no-op where the answer's path settled; else it fails closed here
+    return response
 
 
 async def _complete(state: GatewayState, request: Request, kind: str) -> Response:
