@@ -48,6 +48,7 @@ from psycopg.rows import namedtuple_row
 
 from hegui.gateway.checks import rate_limited
 from hegui.gateway.errors import GatewayError
+from hegui.gateway.state import retrieve_quietly
 from hegui.store import keys as keystore
 from hegui.store.aiopg import AsyncPgPool, psycopg_sql
 from hegui.usage import service as usage
@@ -234,7 +235,7 @@ async def admit_early(pool: AsyncPgPool, state: GatewayState, account: str, key:
             await _abandon(conn, held)
             raise
         committed = asyncio.get_running_loop().create_task(_commit(conn, cur, second, held))
-        committed.add_done_callback(_retrieve)
+        committed.add_done_callback(retrieve_quietly)
         return adm, committed
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -258,11 +259,6 @@ async def _abandon(conn: psycopg.AsyncConnection[Any], held: AsyncExitStack) -> 
             await conn.execute("ROLLBACK")
     finally:
         await held.aclose()
-
-
-def _retrieve(fut: asyncio.Future[Any]) -> None:
-    if not fut.cancelled():
-        fut.exception()  # whoever awaits it sees the error; nobody left: no "never retrieved" noise
 
 
 def _count_usage(batch: _Batch, cfg: Any, account: str, sess: Any, today: Any, call: UsageCall,

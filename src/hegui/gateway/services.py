@@ -268,18 +268,18 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
     if not applies(ctx):
         return
     assert ctx.key is not None
+    limit = rate_limit_of(state, ctx.key)
     try:
         if state.aio_store is not None and services_of(state).aio_duties:  # PostgreSQL: on the event loop
-            adm, committed = await admit_pg.admit_early(state.aio_store, state, ctx.user_pseudo, ctx.key,
-                                                        rate_limit_of(state, ctx.key))
+            adm, committed = await admit_pg.admit_early(state.aio_store, state, ctx.user_pseudo, ctx.key, limit)
             if ctx.defer_duties_commit and adm.refusal is None:
                 ctx.duties_commit = committed  # the route awaits it before the answer (`checks.settle_duties`)
             else:
                 await asyncio.shield(committed)
         else:
-            adm = admit_nowait(state, ctx.user_pseudo, ctx.key, rate_limit_of(state, ctx.key))
+            adm = admit_nowait(state, ctx.user_pseudo, ctx.key, limit)
             if adm is None:
-                adm = await in_thread(admit, state, ctx.user_pseudo, ctx.key, rate_limit_of(state, ctx.key))
+                adm = await in_thread(admit, state, ctx.user_pseudo, ctx.key, limit)
     except GatewayError:
         raise
     except Exception as e:  # the store failed: refused, and counted as `authenticate` counts its own

@@ -44,9 +44,12 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _retrieve(fut: asyncio.Future[Any]) -> None:
+def retrieve_quietly(fut: asyncio.Future[Any]) -> None:
+    """A done-callback for a shielded call or a task whose caller may have left: its error is
+    marked retrieved, so asyncio logs no "exception was never retrieved" (whoever awaits it still
+    gets the error)."""
     if not fut.cancelled():
-        fut.exception()  # a shielded call whose caller left: no "exception never retrieved" noise
+        fut.exception()
 
 
 async def in_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -57,7 +60,7 @@ async def in_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any
     call is shielded: once submitted it runs to its end even if the request is cancelled (an audit
     row or a counted request is never half-done or silently dropped)."""
     fut = asyncio.get_running_loop().run_in_executor(_pool(), functools.partial(fn, *args, **kwargs))
-    fut.add_done_callback(_retrieve)
+    fut.add_done_callback(retrieve_quietly)
     return await asyncio.shield(fut)
 
 
