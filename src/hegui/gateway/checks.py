@@ -61,9 +61,6 @@ async def settle_duties(state: GatewayState, ctx: RequestContext) -> None:
         raise store_failed() from e
 
 
-_REFRESHES: set[asyncio.Task[None]] = set()  # strong references until done
-
-
 def _refresh_later(state: GatewayState, token: str) -> None:
     async def run() -> None:
         try:
@@ -71,9 +68,7 @@ def _refresh_later(state: GatewayState, token: str) -> None:
         except Exception as e:  # the entry just expires; the next lookup fails closed if the store is down
             log.warning("key refresh failed", extra={"error": type(e).__name__})
 
-    task = asyncio.get_running_loop().create_task(run())
-    _REFRESHES.add(task)
-    task.add_done_callback(_REFRESHES.discard)
+    state.spawn(run())  # held until done, and drained on shutdown like the other background work
 
 
 def rate_limit_of(state: GatewayState, key: keystore.KeyInfo) -> int | None:
