@@ -86,3 +86,22 @@ def test_refusal_and_blocked_input_commit_before_answering(backend_pg: Any, make
     assert time.monotonic() - t0 >= 0.3
     monkeypatch.undo()
     assert g.client.get("/v1/hegui/me", headers=u).json()["usage"]["requests"] == 1
+
+
+def test_blocked_first_request_keeps_the_disclosure_for_the_next(backend_pg: Any, make_gateway: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new user's first prompt is blocked: the refusal carries no disclosure, so the duties' mark
+    "shown" is taken back (`usage.disclosure_not_shown`). That write must wait for the duties'
+    commit: before it, the user's session row does not exist for another transaction, and the
+    mark would survive, losing the disclosure (seen once in a full test run; with the commit slowed
+    here it failed every time before the fix)."""
+    from .conftest import BLOCKED
+
+    g = make_gateway(notices={"model_name": "Hegui-Chat-7B", "filing_number": "备案号-123"})
+    u = g.user("newcomer")
+    _second_query_also_runs(monkeypatch, "SELECT pg_sleep(0.3)")  # the commit is still running at the hook
+    assert g.chat(u, BLOCKED).json()["choices"][0]["finish_reason"] == "content_filter"
+    monkeypatch.undo()
+    first = g.chat(u, "你好").json()
+    assert "【服务说明】" in first["choices"][0]["message"]["content"]
+    assert first["hegui"]["notices"][0]["kind"] == "disclosure"

@@ -27,7 +27,7 @@ from hegui.detect.blocklist import BlocklistDetector
 from hegui.enforcement import service as enforcement
 from hegui.enforcement.service import Thresholds
 from hegui.gateway import admit_pg
-from hegui.gateway.checks import rate_limit_of, rate_limited
+from hegui.gateway.checks import rate_limit_of, rate_limited, settle_duties
 from hegui.gateway.errors import GatewayError, store_failed
 from hegui.gateway.state import GatewayState, RequestContext, in_thread, log
 from hegui.identity import service as identity
@@ -311,6 +311,7 @@ async def _flood(state: GatewayState, ctx: RequestContext) -> None:
     cfg = state.settings.enforcement
     if ctx.extra["minute_requests"] <= cfg.flood_rpm or ctx.extra.get("flood_minute") == ctx.extra["minute"]:
         return
+    await settle_duties(state, ctx)  # this user's rows: after the duties' commit (see `on_input`)
     st = await _store(enforcement.flood, state.factory, state.key, cfg, services_of(state).thresholds, ctx.user_pseudo,
                       ctx.extra["minute"])
     if st is not None and (err := enforcement.refusal_for(st)) is not None:
@@ -322,17 +323,25 @@ async def on_input(state: GatewayState, ctx: RequestContext, inp: Any) -> None:
     cfg = state.settings.enforcement
     if not applies(ctx):
         return
-    if inp.action is Action.BLOCK and any(n["kind"] == "disclosure" for n in ctx.extra.get("notices", ())):
+    blocked = inp.action is Action.BLOCK
+    risks = [r for r in inp.risks if not r.startswith("pii.")] or list(inp.risks)
+    abuse = sorted({cfg.abuse_risks[r] for r in risks if r in cfg.abuse_risks}) if cfg.enabled else []
+    run = ctx.extra.get("standing", {}).get("consecutive", 1)  # a run of strikes in progress
+    if not blocked and not abuse and not (cfg.enabled and run):
+        return  # nothing to write (most requests)
+    # The writes below are this user's rows, so the duties' commit comes first (on PostgreSQL it may
+    # still be under way, `admit_pg.admit_early`): a new user's session row is not even visible to
+    # another transaction before it, and an update would miss it.
+    await settle_duties(state, ctx)
+    if blocked and any(n["kind"] == "disclosure" for n in ctx.extra.get("notices", ())):
         await _store(usage.disclosure_not_shown, state.factory, ctx.user_pseudo)  # a refusal carries no notices
     if not cfg.enabled:
         return
-    risks = [r for r in inp.risks if not r.startswith("pii.")] or list(inp.risks)
-    abuse = sorted({cfg.abuse_risks[r] for r in risks if r in cfg.abuse_risks})
     th = services_of(state).thresholds
-    if inp.action is Action.BLOCK:
+    if blocked:
         await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse)
     else:
-        if ctx.extra.get("standing", {}).get("consecutive", 1):  # only a run in progress needs the write
+        if run:  # only a run in progress needs the write
             await _store(enforcement.clean_input, state.factory, ctx.user_pseudo)
         if abuse:
             await _store(enforcement.strike, state.factory, state.key, cfg, th, ctx.user_pseudo, risks, abuse=abuse, count=False)
