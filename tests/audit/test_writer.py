@@ -147,6 +147,33 @@ def test_a_cancelled_caller_still_gets_its_rows_written(store_config: StoreConfi
     engine.dispose()
 
 
+def test_a_caller_cancelled_while_queued_still_gets_its_rows_written(store_config: StoreConfig, tmp_path: Path) -> None:
+    """Rows queued behind a batch in flight, their caller cancelled before the writer takes them:
+    they are written all the same, in order, and the chain verifies."""
+    engine = make_engine(store_config, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    w = AuditWriter(f, KEY, run=_slow_run, inline_sqlite=False)
+
+    async def main() -> None:
+        first = asyncio.ensure_future(w.write(_entries("first"), keep_content=True))
+        await asyncio.sleep(0.005)  # the first batch is in flight
+        queued = asyncio.ensure_future(w.write(_entries("queued"), keep_content=True))
+        await asyncio.sleep(0)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        await first
+        await w.write(_entries("last"), keep_content=True)
+
+    asyncio.run(main())
+    with f() as s:
+        ids = s.execute(select(AuditRecord.request_id).order_by(AuditRecord.seq)).scalars().all()
+    assert ids == ["first"] * 3 + ["queued"] * 3 + ["last"] * 3
+    assert verify(f, KEY).ok
+    engine.dispose()
+
+
 def test_sqlite_batches_are_written_on_the_loop(store_config: StoreConfig, tmp_path: Path) -> None:
     engine = make_engine(store_config, tmp_path)
     upgrade(engine)
