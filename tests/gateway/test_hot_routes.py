@@ -1,5 +1,6 @@
-"""The completion routes are dispatched by `RequestContextMiddleware` itself (no FastAPI layers),
-with the same error shapes, request ids and metrics; other methods and routes go through FastAPI."""
+"""The completion routes are dispatched by `RequestContextMiddleware` itself, called first by
+`GatewayApp` (no FastAPI or Starlette layer, not even the outermost), with the same error shapes,
+request ids and metrics; other methods and routes go through FastAPI."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 
 from .conftest import ADMIN_KEY, GatewayServer
@@ -17,17 +19,23 @@ CHAT = {"model": "scripted", "messages": [{"role": "user", "content": "你好"}]
 
 @pytest.fixture
 def fastapi_calls(monkeypatch: pytest.MonkeyPatch, gw: GatewayServer) -> list[str]:
-    """Paths of gateway requests that went through FastAPI's (Starlette's) exception middleware
-    (the scripted upstream, a Starlette app in this process, has one too: not counted)."""
+    """Paths of gateway requests that went through FastAPI's (Starlette's) outermost layer (the
+    server-error middleware) and its exception middleware, one entry per layer (the scripted
+    upstream, a Starlette app in this process, has them too: not counted)."""
     calls: list[str] = []
-    inner = ExceptionMiddleware.__call__
 
-    async def counting(self: Any, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("app") is gw.app:
-            calls.append(scope["path"])
-        await inner(self, scope, receive, send)
+    def counted(layer: Any) -> None:
+        inner = layer.__call__
 
-    monkeypatch.setattr(ExceptionMiddleware, "__call__", counting)
+        async def counting(self: Any, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope.get("app") is gw.app:
+                calls.append(scope["path"])
+            await inner(self, scope, receive, send)
+
+        monkeypatch.setattr(layer, "__call__", counting)
+
+    counted(ServerErrorMiddleware)
+    counted(ExceptionMiddleware)
     return calls
 
 
@@ -39,7 +47,7 @@ def test_completions_skip_the_fastapi_stack(gw: GatewayServer, fastapi_calls: li
     assert r.status_code == 200
     assert fastapi_calls == []
     assert httpx.get(f"{gw.url}/models", headers=AUTH, timeout=30).status_code == 200
-    assert fastapi_calls == ["/v1/models"]
+    assert fastapi_calls == ["/v1/models", "/v1/models"]  # both layers, for a route that is not hot
 
 
 def test_errors_on_the_hot_path_keep_their_shape(gw: GatewayServer) -> None:

@@ -22,7 +22,7 @@ from hegui.config import Settings
 from hegui.console.mount import mount_console, texts_loop
 from hegui.gateway import admin, media_routes, openai_routes, services
 from hegui.gateway.checks import DEFAULT_CHECKS
-from hegui.gateway.context import RequestContextMiddleware
+from hegui.gateway.context import GatewayApp, RequestContextMiddleware
 from hegui.gateway.errors import GatewayError
 from hegui.gateway.logs import configure
 from hegui.gateway.metrics import Metrics
@@ -129,10 +129,11 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
                 await st.aio_store.aclose()
             st.engine.dispose()
 
-    app = FastAPI(title="hegui gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = GatewayApp(title="hegui gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hegui = st
 
-    app.add_middleware(RequestContextMiddleware, state=st, hot=openai_routes.HOT_ROUTES)
+    app.add_middleware(RequestContextMiddleware, state=st)  # every other request
+    app.front = RequestContextMiddleware(app.router, state=st, hot=openai_routes.HOT_ROUTES)  # the hot routes
 
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: GatewayError) -> Response:

@@ -7,6 +7,9 @@ pipes every streamed chunk through an extra task and memory stream, a cost paid 
 Calling the completion handlers from here skips FastAPI's exception, body-limit, exit-stack and
 routing layers (each wraps the call and ``send`` once more); they need none of them: a
 `GatewayError` becomes its response here, as FastAPI's exception handler would make it.
+`GatewayApp` goes one step further: it hands the hot routes to this layer before FastAPI's own
+outer layers (its server-error, telemetry and body-limit middleware, which newer FastAPI
+releases keep adding to, all outside any user middleware).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +43,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.serve(scope, receive, send, self.hot.get(scope["path"]) if scope["method"] == "POST" else None)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, handler: Handler | None) -> None:
+        """An HTTP request: to ``handler`` (a hot route) when given, else on to the wrapped app."""
         rid = uuid.uuid4().hex
         ctx = RequestContext(request=Request(scope, receive), request_id=rid, route=scope.get("path", "")[:64])
         scope.setdefault("state", {})["ctx"] = ctx  # what routes read as ``request.state.ctx``
@@ -56,7 +64,6 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            handler = self.hot.get(scope["path"]) if scope["method"] == "POST" else None
             if handler is None:
                 await self.app(scope, receive, send_wrapper)
             else:
@@ -79,3 +86,22 @@ class RequestContextMiddleware:
         if route != "other":
             log.info("request", extra={"request_id": ctx.request_id, "route": route, "status": status,
                                        "latency_ms": round(ctx.elapsed_ms(), 2), "user": ctx.user_pseudo[:12]})
+
+
+class GatewayApp(FastAPI):
+    """The gateway's FastAPI app, with ``front`` (a `RequestContextMiddleware` holding the hot
+    routes) called first for a POST to a hot route: those requests skip every layer of FastAPI
+    and Starlette, the outer ones included. Everything else (other routes and methods, lifespan)
+    is FastAPI's as usual, through its stack with its own `RequestContextMiddleware`."""
+
+    front: RequestContextMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.front
+        if front is not None and scope["type"] == "http" and scope["method"] == "POST":
+            handler = front.hot.get(scope["path"])
+            if handler is not None:
+                scope["app"] = self  # what ``request.app`` reads, as Starlette would set it
+                await front.serve(scope, receive, send, handler)
+                return
+        await super().__call__(scope, receive, send)

@@ -174,8 +174,9 @@ async def completions(request: Request) -> Response:
     return await complete(request, "completions")
 
 
-# POSTs to these paths are handled by `RequestContextMiddleware` itself, straight from the outer
-# ASGI layer: the hot routes skip FastAPI's exception, body-limit, exit-stack and routing layers
+# POSTs to these paths are handled by `RequestContextMiddleware` itself, called first by the app
+# (`context.GatewayApp`): the hot routes skip every FastAPI and Starlette layer, the outer
+# server-error, telemetry and body-limit ones as well as the exception, exit-stack and routing layers
 # (the handlers take nothing from FastAPI: no dependencies, no body model). The routes above stay
 # registered for everything else (405 on other methods, the OpenAPI listing).
 HOT_ROUTES = {"/v1/chat/completions": chat_completions, "/v1/completions": completions}
