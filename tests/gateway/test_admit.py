@@ -110,6 +110,24 @@ def test_sanction_read_with_the_count(state: Any) -> None:
     assert sum(_windows(state, info.id).values()) == 1  # counted before the sanction refused it
 
 
+def test_revoked_key_read_and_refused_first(state: Any) -> None:
+    """The read checks the key itself (`services.revoked`): a key revoked since it was cached is
+    refused as invalid — before the rate limit, so even a key over its limit is told so — and
+    nothing of the user's usage is counted; a live key reads as live."""
+    _, info = keystore.create_key(state.factory, b"k" * 32, "dave")
+    t = 1_800_000_000.0
+    assert admit(state, "acct-d", info, 1, now=t).key_live
+    assert admit(state, "acct-d", info, 1, now=t + 1).refusal.code == "rate_limited"  # type: ignore[union-attr]
+    assert keystore.revoke(state.factory, info.id)  # by another process: this one still holds the key
+    for limit in (1, 100, None):
+        adm = admit(state, "acct-d", info, limit, now=t + 2)
+        assert not adm.key_live and adm.refusal is not None
+        assert (adm.refusal.status, adm.refusal.code) == (401, "invalid_api_key")
+        assert adm.usage is None
+    with state.factory() as s:
+        assert s.execute(text("SELECT requests FROM usage_days WHERE account = 'acct-d'")).scalars().all() == [1]
+
+
 def test_store_error_raises(state: Any) -> None:
     _, info = keystore.create_key(state.factory, b"k" * 32, "carol")
     with state.engine.begin() as conn:

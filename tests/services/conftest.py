@@ -122,7 +122,7 @@ def make_gateway(tmp_path: Path, backend: Any, upstream: TestUpstream) -> Iterat
     made: list[Gateway] = []
 
     def make(**kw: Any) -> Gateway:
-        g = Gateway(tmp_path / f"g{len(made)}", backend(), upstream.url, **kw)
+        g = Gateway(tmp_path / f"g{len(made)}", {**backend(), **kw.pop("store", {})}, upstream.url, **kw)
         made.append(g)
         return g
 

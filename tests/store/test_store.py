@@ -110,6 +110,38 @@ def test_key_cache_bounds_revocation(store_config: StoreConfig, tmp_path: Path) 
     engine.dispose()
 
 
+def test_key_cache_checked_later_serves_longer_and_never_refreshes(store_config: StoreConfig, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry the caller checks itself (``checked_later``: the duties' read) serves for up to
+    ``known_s`` with no refresh; `confirm` restarts its ``ttl_s`` for everyone else, but never
+    brings back an entry `forget` dropped meanwhile; past ``known_s`` it is looked up again."""
+    engine, f = _factory(store_config, tmp_path)
+    key, info = keystore.create_key(f, SECRET, "erin")
+    clock = [1000.0]
+    monkeypatch.setattr(keystore.time, "monotonic", lambda: clock[0])
+    cache = keystore.KeyCache(SECRET, ttl_s=2.0, known_s=60.0)
+    cache.lookup(f, key)
+    checks = lambda k: k.id == info.id  # noqa: E731
+    clock[0] += 1.8  # due for a refresh, but not for a caller that checks the key itself
+    assert cache.get_refreshing(key, checks) == (info, False)
+    clock[0] += 10.0  # past ttl_s: expired for others, still served to such a caller
+    assert cache.get_refreshing(key) == (None, False)
+    assert cache.get_refreshing(key, checks) == (info, False)
+    cache.confirm(key, clock[0] - 0.5)  # its read (begun half a second ago) found the key live
+    assert cache.get(key) == info  # within ttl_s of that read, for everyone
+    clock[0] += 1.6
+    assert cache.get(key) is None
+    cache.confirm(key, clock[0] - 100)  # an older read never moves the entry back
+    assert cache.get_refreshing(key, checks) == (info, False)
+    clock[0] += 60.0  # past known_s since the last check: looked up again, like any unknown key
+    assert cache.get_refreshing(key, checks) == (None, False)
+    cache.lookup(f, key)
+    cache.forget(info.id)  # revoked through this process
+    cache.confirm(key, clock[0])  # a read from before the revocation: does not bring it back
+    assert cache.get_refreshing(key, checks) == (None, False)
+    engine.dispose()
+
+
 def test_key_cache_refreshes_ahead_within_the_bound(store_config: StoreConfig, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A key in use is refreshed in its entry's last quarter, while the entry still serves; the

@@ -155,7 +155,9 @@ class _Plan:
         assert row is not None and sess is not None and today is not None
         count = int(row.rate_count) if self.counting else None
         call: UsageCall | None = None
-        if count is not None and self.rate_limit is not None and count > self.rate_limit:
+        if (gone := services.revoked(row, minute, count)) is not None:
+            adm = gone
+        elif count is not None and self.rate_limit is not None and count > self.rate_limit:
             adm = services.Admission(minute=minute, minute_requests=count, refusal=rate_limited(self.rate_limit))
         else:
             adm, call = services.decide(self.state, row, count, minute)

@@ -20,14 +20,20 @@ def bearer(ctx: RequestContext) -> str | None:
     return ctx.request.headers.get("x-api-key") or None
 
 
+def invalid_api_key() -> GatewayError:
+    return GatewayError(401, "invalid_api_key", "API 密钥无效或已吊销", "invalid or revoked API key")
+
+
 async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
     """Attribute the request to a live key, or refuse it (401). A key seen in the last
-    ``store.key_cache_s`` seconds needs no store call (`KeyCache`)."""
+    ``store.key_cache_s`` seconds needs no store call (`KeyCache`); nor, for up to its
+    ``known_s``, one whose liveness a later check reads itself (`GatewayState.key_checked_later`:
+    the service duties, for a user's generation request)."""
     token = bearer(ctx)
     if not token:
         raise GatewayError(401, "missing_api_key", "缺少 API 密钥（Authorization: Bearer …）",
                            "missing API key (Authorization: Bearer …)")
-    info, refresh = state.keys.get_refreshing(token)
+    info, refresh = state.keys.get_refreshing(token, lambda key: state.key_checked_later(ctx, key))
     if refresh:  # in use and near its expiry: looked up again off the request's path
         _refresh_later(state, token)
     count: int | None = None
@@ -40,7 +46,7 @@ async def authenticate(state: GatewayState, ctx: RequestContext) -> None:
         state.metrics.fail_closed.labels("store").inc()
         raise store_failed() from e
     if info is None:
-        raise GatewayError(401, "invalid_api_key", "API 密钥无效或已吊销", "invalid or revoked API key")
+        raise invalid_api_key()
     ctx.key = info
     ctx.user_pseudo = pseudonymize(state.key, info.user)
     if count is not None:

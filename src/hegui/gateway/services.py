@@ -27,7 +27,7 @@ from hegui.detect.blocklist import BlocklistDetector
 from hegui.enforcement import service as enforcement
 from hegui.enforcement.service import Thresholds
 from hegui.gateway import admit_pg
-from hegui.gateway.checks import rate_limit_of, rate_limited, settle_duties
+from hegui.gateway.checks import bearer, invalid_api_key, rate_limit_of, rate_limited, settle_duties
 from hegui.gateway.errors import GatewayError, store_failed
 from hegui.gateway.state import GatewayState, RequestContext, in_thread, log
 from hegui.identity import service as identity
@@ -38,7 +38,7 @@ from hegui.policy import Action, Duties
 from hegui.store import keys as keystore
 from hegui.store.engine import serialized_writes, transact, write_nowait
 from hegui.store.keys import KeyInfo
-from hegui.store.models import RateWindow
+from hegui.store.models import ApiKey, RateWindow
 from hegui.usage import service as usage
 from hegui.usage.service import UsageResult
 
@@ -85,8 +85,10 @@ async def _store(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _read_stmt(dialect: str, *, counting: bool = False) -> Any:
     """One statement for everything the duties read about a user: standing, identity, whether the
-    disclosure was shown, and the key's requests this minute (left joins from the account, so a
-    missing row reads as NULLs). Built once per dialect; on PostgreSQL it also turns off the wait
+    disclosure was shown, the key's requests this minute, and whether the key is still live
+    (``key_live``: its id, NULL once revoked — so the gateway's key cache need not look the key up
+    again for a user's generation request, `KeyCache.get_refreshing`'s ``checked_later``) — left
+    joins from the account, so a missing row reads as NULLs. Built once per dialect; on PostgreSQL it also turns off the wait
     for the WAL flush at commit for this transaction (``set_config(…, true)`` is ``SET LOCAL``):
     counters and this minute's rate window need not survive a server crash, and it saves a
     statement. The audit rows, written by their own transactions, still wait for it.
@@ -100,13 +102,16 @@ def _read_stmt(dialect: str, *, counting: bool = False) -> Any:
     from hegui.identity.models import Identity
     from hegui.usage.models import UsageSession
 
-    st, ide, us, rw = Standing.__table__, Identity.__table__, UsageSession.__table__, RateWindow.__table__
+    st, ide, us, rw, ak = (Standing.__table__, Identity.__table__, UsageSession.__table__, RateWindow.__table__,
+                           ApiKey.__table__)
     acct = select(cast(bindparam("a"), String(64)).label("a")).subquery("x")
     cols: list[Any] = [st.c[c].label(f"st_{c}") for c in _STANDING_COLS]
     cols += [ide.c[c].label(f"id_{c}") for c in _IDENTITY_COLS]
     cols.append(us.c.notice_shown_at.label("notice_shown_at"))
+    cols.append(ak.c.id.label("key_live"))
     joined = (acct.outerjoin(st, st.c.account == acct.c.a).outerjoin(ide, ide.c.account == acct.c.a)
-              .outerjoin(us, us.c.account == acct.c.a))
+              .outerjoin(us, us.c.account == acct.c.a)
+              .outerjoin(ak, and_(ak.c.id == bindparam("key_id"), ak.c.revoked_at.is_(None))))
     if counting:
         if dialect != "postgresql":
             raise ValueError("the counting read is PostgreSQL's (SQLite has no data-modifying CTEs)")
@@ -147,6 +152,7 @@ class Admission:
     flood_minute: int | None = None  # the minute a flood was last recorded for this user, as read
     usage: UsageResult | None = None
     refusal: GatewayError | None = None
+    key_live: bool = True  # False: the read found the key revoked (or gone); ``refusal`` says so
 
 
 def real_name_required() -> GatewayError:
@@ -201,6 +207,14 @@ class UsageCall:
     want_notice: bool
 
 
+def revoked(row: Any, minute: int, count: int | None) -> Admission | None:
+    """The refusal of a request whose key the duties' read found revoked (checked before the
+    rate limit: a revoked key is told so, not to slow down), or None."""
+    if row.key_live is not None:
+        return None
+    return Admission(minute=minute, minute_requests=count or 0, refusal=invalid_api_key(), key_live=False)
+
+
 def decide(state: GatewayState, row: Any, count: int | None, minute: int) -> tuple[Admission, UsageCall | None]:
     """From the duties' read (and the rate count, already checked): the admission with its
     refusal if the sanction or real-name checks refuse, and whether usage is to be counted."""
@@ -243,15 +257,15 @@ def _admit_on(conn: Connection, state: GatewayState, account: str, key: KeyInfo,
     count: int | None = None
     if rate_limit is not None and dialect == "sqlite":
         count = keystore.hit_on(conn, key.id, now=now)
-        if count > rate_limit:
-            return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
     counting = rate_limit is not None and dialect == "postgresql"
     row = conn.execute(read_statement(dialect, counting), {"a": account, "key_id": key.id, "window": minute}).one()
-    if counting and rate_limit is not None:
+    if counting:
         count = int(row.rate_count)
         keystore.counted(conn, key.id, minute, count)
-        if count > rate_limit:
-            return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
+    if (gone := revoked(row, minute, count)) is not None:
+        return gone
+    if rate_limit is not None and count is not None and count > rate_limit:
+        return Admission(minute=minute, minute_requests=count, refusal=rate_limited(rate_limit))
     adm, call = decide(state, row, count, minute)
     if call is not None:
         try:
@@ -269,6 +283,7 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
         return
     assert ctx.key is not None
     limit = rate_limit_of(state, ctx.key)
+    checked = time.monotonic()  # the read below sees the key as of (at least) now
     try:
         if state.aio_store is not None and services_of(state).aio_duties:  # PostgreSQL: on the event loop
             adm, committed = await admit_pg.admit_early(state.aio_store, state, ctx.user_pseudo, ctx.key, limit)
@@ -285,6 +300,13 @@ async def duties_check(state: GatewayState, ctx: RequestContext) -> None:
     except Exception as e:  # the store failed: refused, and counted as `authenticate` counts its own
         state.metrics.fail_closed.labels("store").inc()
         raise store_failed() from e
+    if not adm.key_live:  # revoked since this process cached it: refused like an unknown key (not audited)
+        state.keys.forget(ctx.key.id)
+        ctx.key, ctx.user_pseudo = None, "anonymous"
+        raise adm.refusal or invalid_api_key()
+    token = bearer(ctx)
+    if token is not None:
+        state.keys.confirm(token, checked)
     ctx.extra.update(standing=adm.standing, identity=adm.identity, minute=adm.minute,
                      minute_requests=adm.minute_requests, notice_shown=adm.notice_shown,
                      flood_minute=adm.flood_minute)
@@ -420,6 +442,7 @@ def install(app: FastAPI, state: GatewayState) -> Services:
     svc.aio_duties = state.engine.dialect.name == "postgresql" and admit_pg.applies(s)
     state.pre_checks.append(duties_check)
     state.rate_counted_later = lambda ctx, key: ctx.route in GENERATION_ROUTES and key.role != "admin"
+    state.key_checked_later = state.rate_counted_later  # the same requests: the read checks the key too
     state.input_hooks.append(on_input)
     app.include_router(service_routes.router)
     app.include_router(service_routes.admin_router)

@@ -103,6 +103,10 @@ class GatewayState:
         # it) inside its own store transaction, so `authenticate` need not: the service duties do,
         # folding the count into the one transaction of a user's generation request.
         self.rate_counted_later: Callable[[RequestContext, KeyInfo], bool] = lambda ctx, key: False
+        # Whether a later pre-check reads that the key is still live in its own store read (and
+        # refuses a revoked one), so `authenticate` may take it from the key cache for longer,
+        # with no lookup (`KeyCache.get_refreshing`'s ``checked_later``): the service duties.
+        self.key_checked_later: Callable[[RequestContext, KeyInfo], bool] = lambda ctx, key: False
         self.pre_checks: list[PreCheck] = []
         self.input_hooks: list[InputHook] = []
         self.services: Any = None  # hegui.gateway.services.Services, set by `services.install`

@@ -11,6 +11,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -178,12 +179,22 @@ class KeyCache:
     request wait for the store (with 32 users' keys that was one request in eight, waiting 2–14
     ms). The bound stays: an entry still expires ``ttl_s`` after the lookup that made it, and a
     refresh that finds the key revoked drops it at once.
+
+    Checked by the caller (``checked_later``): a request whose own store read checks that the key
+    is still live — the service duties' read, on every user's generation request — takes the
+    entry for up to ``known_s`` (10 minutes) after the last check, with no lookup and no refresh:
+    what an entry holds besides liveness (id, user, role, rate limit) never changes, and the
+    read refuses a revoked key itself (its `confirm` restarts the entry's ``ttl_s`` too). A user
+    who comes back after a few seconds then costs no lookup (before, every such request waited
+    for one in a worker thread), and revocation takes effect on the next of their requests.
     """
 
     REFRESH_AT = 0.75  # of ttl_s: an entry this old is refreshed ahead of its expiry
 
-    def __init__(self, secret_key: bytes, ttl_s: float, *, max_entries: int = 10_000) -> None:
+    def __init__(self, secret_key: bytes, ttl_s: float, *, max_entries: int = 10_000, known_s: float = 600.0) -> None:
         self.secret_key, self.ttl_s, self.max_entries = secret_key, ttl_s, max_entries
+        self.known_s = max(known_s, ttl_s)
+        # hash → (monotonic time of the last store read that found the key live, the key)
         self._entries: dict[str, tuple[float, KeyInfo]] = {}
         self._refreshing: set[str] = set()  # hashes with a refresh under way
         self._generation = 0  # bumped by `forget`
@@ -193,23 +204,42 @@ class KeyCache:
         """The cached live record, or None (not cached, expired, or the cache is off)."""
         return self.get_refreshing(api_key)[0]
 
-    def get_refreshing(self, api_key: str) -> tuple[KeyInfo | None, bool]:
+    def get_refreshing(self, api_key: str, checked_later: Callable[[KeyInfo], bool] | None = None,
+                       ) -> tuple[KeyInfo | None, bool]:
         """`get`, and whether the caller should now `refresh` the entry: True once per entry, when
-        it is in the last quarter of its life and no refresh of it is under way."""
+        it is in the last quarter of its life and no refresh of it is under way. An entry for
+        which ``checked_later`` is true (the caller's own read checks the key) serves for up to
+        ``known_s`` and is never due for a refresh."""
         if self.ttl_s <= 0:
             return None, False
         h = _hash(self.secret_key, api_key)
         hit = self._entries.get(h)
         now = time.monotonic()
-        if hit is None or hit[0] <= now:
+        if hit is None or hit[0] + self.known_s <= now:
             return None, False
-        if hit[0] - now > self.ttl_s * (1 - self.REFRESH_AT) or h in self._refreshing:
-            return hit[1], False
+        checked, info = hit
+        if checked_later is not None and checked_later(info):
+            return info, False
+        left = checked + self.ttl_s - now
+        if left <= 0:
+            return None, False
+        if left > self.ttl_s * (1 - self.REFRESH_AT) or h in self._refreshing:
+            return info, False
         with self._lock:
             if h in self._refreshing:
-                return hit[1], False
+                return info, False
             self._refreshing.add(h)
-        return hit[1], True
+        return info, True
+
+    def confirm(self, api_key: str, checked: float) -> None:
+        """A store read that began at ``checked`` (`time.monotonic`) found the key live: its entry,
+        if it is still here, counts from then. (A `forget` meanwhile removed the entry, so a read
+        from before a revocation here cannot bring the key back.)"""
+        h = _hash(self.secret_key, api_key)
+        with self._lock:
+            hit = self._entries.get(h)
+            if hit is not None and hit[0] < checked:
+                self._entries[h] = (checked, hit[1])
 
     def refresh(self, factory: sessionmaker[Session], api_key: str) -> KeyInfo | None:
         """`lookup` for an entry `get_refreshing` said is due; a key found revoked or unknown is
@@ -229,6 +259,7 @@ class KeyCache:
         """`lookup` in the store, remembering a live key — unless `forget` ran meanwhile: a row
         read before a revocation here must not bring the key back for another ``ttl_s``."""
         gen = self._generation
+        checked = time.monotonic()
         info = lookup(factory, self.secret_key, api_key)
         if info is not None and self.ttl_s > 0:
             with self._lock:
@@ -236,11 +267,11 @@ class KeyCache:
                     return info
                 if len(self._entries) >= self.max_entries:
                     now = time.monotonic()
-                    self._entries = {h: e for h, e in self._entries.items() if e[0] > now}
+                    self._entries = {h: e for h, e in self._entries.items() if e[0] + self.known_s > now}
                     if len(self._entries) >= self.max_entries:
                         self._entries.clear()
                 h = _hash(self.secret_key, api_key)
-                self._entries[h] = (time.monotonic() + self.ttl_s, info)
+                self._entries[h] = (checked, info)
                 self._refreshing.discard(h)  # a fresh entry: due again in its own last quarter
         return info
 
