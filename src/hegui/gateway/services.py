@@ -88,10 +88,11 @@ def _read_stmt(dialect: str, *, counting: bool = False) -> Any:
     disclosure was shown, the key's requests this minute, and whether the key is still live
     (``key_live``: its id, NULL once revoked — so the gateway's key cache need not look the key up
     again for a user's generation request, `KeyCache.get_refreshing`'s ``checked_later``) — left
-    joins from the account, so a missing row reads as NULLs. Built once per dialect; on PostgreSQL it also turns off the wait
-    for the WAL flush at commit for this transaction (``set_config(…, true)`` is ``SET LOCAL``):
-    counters and this minute's rate window need not survive a server crash, and it saves a
-    statement. The audit rows, written by their own transactions, still wait for it.
+    joins from the account, so a missing row reads as NULLs. Built once per dialect; on
+    PostgreSQL it also turns off the wait for the WAL flush at commit for this transaction
+    (``set_config(…, true)`` is ``SET LOCAL``): counters and this minute's rate window need not
+    survive a server crash, and it saves a statement. The audit rows, written by their own
+    transactions, still wait for it.
 
     ``counting`` (PostgreSQL only): the statement also counts the request against the key's rate
     limit — the rate-window upsert as a data-modifying CTE whose RETURNING gives ``rate_count`` —
