@@ -342,6 +342,25 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def reference_ms(samples: int = 15) -> dict[str, float]:
+    """Milliseconds for a fixed piece of pure-Python work (a loop of dict and string operations),
+    ``samples`` times: the fastest and the median. Printed and stored before and after every run.
+    Why: the gateway's figures scale with the interpreter's speed, which differs between VMs of
+    one kind (the same tree cost 1.5–2× the CPU per request on one VM as on another) and, on the
+    2-core bench VM, from one second to the next (this work took 76 to 155 ms on an idle machine,
+    median 127, in one minute); the numbers tell a slow machine or a slow hour from a change in
+    the code."""
+    times: list[float] = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        d: dict[str, int] = {}
+        for i in range(300_000):
+            k = f"k{i & 1023}"
+            d[k] = d.get(k, 0) + i
+        times.append((time.perf_counter() - t) * 1000)
+    return {"min": round(min(times), 1), "median": round(statistics.median(times), 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--levels", default="1,32,128")
@@ -381,6 +400,9 @@ def main() -> None:
                                "per_client": args.per_client, "warmup": args.warmup,
                                "rounds": args.rounds, "workers": args.workers,
                                "prefill_s": args.prefill, "jitter": args.jitter}
+    results["reference_ms_before"] = ref = reference_ms()
+    print(f"machine reference before: {ref['min']} ms fastest, {ref['median']} ms median (fixed pure-Python work; "
+          "lower is a faster machine)", flush=True)
     up_port = free_port()
     up = start([sys.executable, str(ROOT / "tests" / "gateway" / "scripted_upstream.py"), "--port", str(up_port),
                 "--delay", str(args.delay), "--latency", str(args.latency)], dict(os.environ), tmp / "upstream.log",
@@ -448,6 +470,8 @@ def main() -> None:
                     c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             eng.dispose()
     results["load_average"] = os.getloadavg()
+    results["reference_ms_after"] = ref = reference_ms()
+    print(f"machine reference after: {ref['min']} ms fastest, {ref['median']} ms median", flush=True)
     if args.cpu:
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
