@@ -133,7 +133,8 @@ def create_app(settings: Settings | None = None, *, state: GatewayState | None =
     app.state.hegui = st
 
     app.add_middleware(RequestContextMiddleware, state=st)  # every other request
-    app.front = RequestContextMiddleware(app.router, state=st, hot=openai_routes.HOT_ROUTES)  # the hot routes
+    app.front = RequestContextMiddleware(app.router, state=st)  # the hot routes, which it calls directly
+    app.hot = openai_routes.HOT_ROUTES
 
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: GatewayError) -> Response:

@@ -1,15 +1,14 @@
 """The outermost gateway layer: a request id and `RequestContext` per request, the request log
-line, request metrics, and a JSON 500 instead of a bare error page — and the dispatcher of the
-hot routes (chat and text completions), which it calls directly.
+line, request metrics, and a JSON 500 instead of a bare error page — for every request, the hot
+routes (chat and text completions) included, whose handlers `GatewayApp` has it call directly.
 
 A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's `BaseHTTPMiddleware`
 pipes every streamed chunk through an extra task and memory stream, a cost paid per SSE chunk.
-Calling the completion handlers from here skips FastAPI's exception, body-limit, exit-stack and
-routing layers (each wraps the call and ``send`` once more); they need none of them: a
-`GatewayError` becomes its response here, as FastAPI's exception handler would make it.
-`GatewayApp` goes one step further: it hands the hot routes to this layer before FastAPI's own
-outer layers (its server-error, telemetry and body-limit middleware, which newer FastAPI
-releases keep adding to, all outside any user middleware).
+`GatewayApp` hands the hot routes to this layer (`serve` with their handler) before any FastAPI
+layer: its server-error, telemetry and body-limit middleware (which newer FastAPI releases keep
+adding to, all outside any user middleware) and its exception, exit-stack and routing layers, each
+wrapping the call and ``send`` once more. The handlers need none of them: a `GatewayError`
+becomes its response here, as FastAPI's exception handler would make it.
 """
 
 from __future__ import annotations
@@ -35,15 +34,14 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, state: GatewayState, hot: Mapping[str, Handler] | None = None) -> None:
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
         self.app, self.st = app, state
-        self.hot = dict(hot or {})  # path → handler, for POST
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await self.serve(scope, receive, send, self.hot.get(scope["path"]) if scope["method"] == "POST" else None)
+        await self.serve(scope, receive, send, None)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, handler: Handler | None) -> None:
         """An HTTP request: to ``handler`` (a hot route) when given, else on to the wrapped app."""
@@ -89,17 +87,18 @@ class RequestContextMiddleware:
 
 
 class GatewayApp(FastAPI):
-    """The gateway's FastAPI app, with ``front`` (a `RequestContextMiddleware` holding the hot
-    routes) called first for a POST to a hot route: those requests skip every layer of FastAPI
-    and Starlette, the outer ones included. Everything else (other routes and methods, lifespan)
-    is FastAPI's as usual, through its stack with its own `RequestContextMiddleware`."""
+    """The gateway's FastAPI app: a POST to one of the ``hot`` routes (path → handler) goes
+    straight to ``front`` (a `RequestContextMiddleware`) with its handler, skipping every layer
+    of FastAPI and Starlette, the outer ones included. Everything else (other routes and methods,
+    lifespan) is FastAPI's as usual, through its stack with its own `RequestContextMiddleware`."""
 
     front: RequestContextMiddleware | None = None
+    hot: Mapping[str, Handler] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.front
         if front is not None and scope["type"] == "http" and scope["method"] == "POST":
-            handler = front.hot.get(scope["path"])
+            handler = self.hot.get(scope["path"])
             if handler is not None:
                 scope["app"] = self  # what ``request.app`` reads, as Starlette would set it
                 await front.serve(scope, receive, send, handler)
