@@ -207,3 +207,89 @@ def test_one_statement_keeps_every_value_exactly(pg_config: StoreConfig, tmp_pat
         assert (r.content, r.detail, r.model, r.key_id, r.status) == (e.content, e.detail, e.model or "m", e.key_id, 451)
         assert r.latency_ms == round(e.latency_ms, 3) and r.risks == "a.1,pii.id_card"
     engine.dispose()
+
+
+def _gateway_writer(engine: Engine, pg_config: StoreConfig) -> Any:
+    """An `AuditWriter` as the gateway sets it up on PostgreSQL: batches over `AsyncPgPool`."""
+    from hegui.audit.writer import AuditWriter
+    from hegui.store.aiopg import AsyncPgPool
+
+    w = AuditWriter(session_factory(engine), KEY)
+    w.aio = AsyncPgPool(engine, pg_config.db_schema, 4)
+    return w
+
+
+def test_writer_caller_with_nothing_in_flight_writes_its_own_rows(pg_config: StoreConfig, tmp_path: Path) -> None:
+    """Nothing being written: the caller awaits its own statement (no writer task); requests that
+    arrive meanwhile queue and are written after it, each request's rows contiguous, one chain."""
+    import asyncio
+
+    engine = make_engine(pg_config, tmp_path)
+    upgrade(engine)
+    w = _gateway_writer(engine, pg_config)
+    tasks_made: list[str] = []
+
+    async def main() -> list[list[int]]:
+        await w.write(_entries("warm", 1), keep_content=True)  # the first batch learns the head (locking append)
+        loop = asyncio.get_running_loop()
+        real = loop.create_task
+
+        def counting(coro: Any, **kw: Any) -> Any:
+            tasks_made.append(getattr(coro, "__qualname__", "?"))
+            return real(coro, **kw)
+
+        loop.create_task = counting  # type: ignore[method-assign]
+        alone = await w.write(_entries("alone", 3), keep_content=True)
+        assert not tasks_made  # written in the caller's own task
+        runs = await asyncio.gather(*(w.write(_entries(f"r{i}", 1 + i % 3), keep_content=True) for i in range(12)))
+        await w.aio.aclose()
+        return [alone, *runs]
+
+    seqs = asyncio.run(main())
+    assert seqs[0] == [2, 3, 4]
+    assert "AuditWriter._drain" in tasks_made  # the ones queued behind the first of the twelve
+    flat = sorted(s for run in seqs for s in run)
+    assert flat == list(range(2, 2 + len(flat)))
+    for run in seqs:
+        assert run == list(range(run[0], run[0] + len(run)))
+    res = verify(session_factory(engine), KEY)
+    assert res.ok and res.rows == 1 + len(flat), res.problems
+    engine.dispose()
+
+
+def test_writer_caller_cancelled_during_its_own_statement_gets_its_rows_written(pg_config: StoreConfig,
+                                                                               tmp_path: Path) -> None:
+    """The caller writing its own rows is cancelled while its statement waits (another transaction
+    holds the chain's head): its rows are still written, exactly once, and the chain verifies."""
+    import asyncio
+
+    engine = make_engine(pg_config, tmp_path)
+    upgrade(engine)
+    f = session_factory(engine)
+    w = _gateway_writer(engine, pg_config)
+
+    async def main() -> None:
+        await w.write(_entries("warm", 1), keep_content=True)
+        blocker = engine.connect()
+        blocker.execute(text("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE"))  # the head, locked
+        task = asyncio.ensure_future(w.write(_entries("gone", 3), keep_content=True))
+        await asyncio.sleep(0.3)  # its statement now waits on the head's lock
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        blocker.rollback()
+        blocker.close()
+        assert await w.write(_entries("next", 1), keep_content=True)
+        for _ in range(100):  # the cancelled caller's rows: finished by a task of their own
+            if not chain_mod._RECOVERIES:
+                break
+            await asyncio.sleep(0.05)
+        await w.aio.aclose()
+
+    asyncio.run(main())
+    with f() as s:
+        ids = s.execute(select(AuditRecord.request_id).order_by(AuditRecord.seq)).scalars().all()
+    assert sorted(ids) == sorted(["warm", "next", "gone", "gone", "gone"])
+    res = verify(f, KEY)
+    assert res.ok and res.rows == 5, res.problems
+    engine.dispose()

@@ -9,9 +9,11 @@ on PostgreSQL, the write lock on SQLite), so many processes keep one chain.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hegui.store.engine import serialized_writes, transact, write_nowait
 from hegui.store.models import AuditChainHead, AuditRecord
+
+log = logging.getLogger("hegui.audit")
 
 GENESIS = "0" * 64
 _HASHED = (
@@ -250,7 +254,12 @@ async def append_async(pool: Any, factory: sessionmaker[Session], key: bytes, en
     awaited over an asynchronous connection of ``pool`` (`hegui.store.aiopg.AsyncPgPool`), no
     worker thread; the locking append, when it is needed, still runs through ``run`` (a thread).
     The same rows, the same guards: nothing written when the head moved, and a connection lost
-    around the statement makes the locking append first look for the batch's last row."""
+    around the statement makes the locking append first look for the batch's last row.
+
+    Once called, the rows are written even if the caller is cancelled: cancelled while waiting for
+    a connection or for the statement (which may have committed or not), it hands the rows to the
+    locking append in a task of its own, which looks for them first; cancelled while the locking
+    append runs, the thread finishes it."""
     import psycopg
 
     from hegui.store.aiopg import psycopg_sql
@@ -276,10 +285,33 @@ async def append_async(pool: Any, factory: sessionmaker[Session], key: bytes, en
                 raise
             # The connection died around the statement: it may have committed.
             return list(await run(_append_locking, engine, key, entries, keep_content, rows))
+        except asyncio.CancelledError:
+            _finish_cancelled(run, engine, key, entries, keep_content, rows)
+            raise
         done = _if_head_done(engine, rows, n)
         if done is not None:
             return done
     return list(await run(_append_locking, engine, key, entries, keep_content))
+
+
+_RECOVERIES: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
+
+
+def _finish_cancelled(run: Callable[..., Awaitable[Any]], engine: Engine, key: bytes, entries: Sequence[AuditEntry],
+                      keep_content: bool, rows: list[dict[str, Any]]) -> None:
+    """The rest of an `append_async` whose caller was cancelled around its one statement: the
+    locking append, in a task, looking for ``rows`` first (the statement may have committed).
+    A failure there is logged without content; the cancelled caller can no longer be told."""
+
+    async def finish() -> None:
+        try:
+            await run(_append_locking, engine, key, entries, keep_content, rows)
+        except Exception as e:
+            log.error("audit rows of a cancelled request could not be written", extra={"error": type(e).__name__})
+
+    task = asyncio.get_running_loop().create_task(finish())
+    _RECOVERIES.add(task)
+    task.add_done_callback(_RECOVERIES.discard)
 
 
 @dataclass(slots=True)

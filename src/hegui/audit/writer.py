@@ -8,7 +8,11 @@ for one transaction, one head lock and one thread hop per *batch*: a request han
 and awaits the commit of the batch that holds them; whatever arrives while a batch is being
 written goes into the next one. With one request at a time a batch is one request and nothing
 waits on a timer; under load the batches grow by themselves. On SQLite a batch is written on the
-event loop itself when no other writer is in the way (`chain.append_nowait`), without the hop.
+event loop itself when no other writer is in the way (`chain.append_nowait`), without the hop. On
+PostgreSQL a request that finds nothing being written (no batch in flight, none queued) writes its
+own rows, awaiting the one statement in its own task: no writer task to start and no wake-up after
+the commit, two turns of a busy event loop; the rows that arrive meanwhile queue for the writer
+task as before.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ class _Queue:
     """The rows waiting in one event loop, and its writer task (a strong reference: the loop keeps
     only weak ones)."""
 
-    __slots__ = ("pending", "task")
+    __slots__ = ("leading", "pending", "task")
 
     def __init__(self) -> None:
         self.pending: list[_Item] = []
         self.task: asyncio.Task[None] | None = None
+        self.leading = False  # a caller is writing its own rows (PostgreSQL); arrivals queue behind it
 
 
 class AuditWriter:
@@ -75,7 +80,9 @@ class AuditWriter:
         if the caller is cancelled: they are in the queue, and the writer task, not the caller,
         writes them; a caller cancelled meanwhile only cancels its own future, which `_settle`
         then skips. (No `asyncio.shield` around it: its extra callback cost every request one
-        more turn of a busy event loop before it saw its commit.)"""
+        more turn of a busy event loop before it saw its commit.) A caller that writes its own
+        rows (PostgreSQL, nothing else being written) is covered by `chain.append_async`, which
+        finishes a cancelled caller's append in a task of its own."""
         rows = [e if keep_content or e.content is None else replace(e, content=None) for e in entries]
         if not rows:
             return []
@@ -83,11 +90,26 @@ class AuditWriter:
         q = self._queues.get(loop)
         if q is None:
             q = self._queues[loop] = _Queue()
+        if self.aio is not None and q.task is None and not q.leading and not q.pending:
+            return await self._lead(q, rows, loop)
         fut: asyncio.Future[list[int]] = loop.create_future()
         q.pending.append((rows, fut))
-        if q.task is None:
+        if q.task is None and not q.leading:
             q.task = loop.create_task(self._drain(q))
         return await fut
+
+    async def _lead(self, q: _Queue, rows: list[AuditEntry], loop: asyncio.AbstractEventLoop) -> list[int]:
+        """PostgreSQL, nothing being written: ``rows`` as a batch of their own, awaited here; what
+        queued meanwhile goes to a writer task after it, as it would behind a batch in flight."""
+        q.leading = True
+        try:
+            seqs = await append_async(self.aio, self.factory, self.key, rows, keep_content=True, run=self._run)
+        finally:
+            q.leading = False
+            if q.pending and q.task is None:
+                q.task = loop.create_task(self._drain(q))
+        self.batches += 1
+        return seqs
 
     def _take(self, q: _Queue) -> list[_Item]:
         batch: list[_Item] = []
