@@ -394,6 +394,8 @@ def main() -> None:
                          "an A/B of the non-streaming path needs only plain, in half the time")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    if args.json:  # its folder made now: a missing one must not lose a finished run's figures
+        args.json.parent.mkdir(parents=True, exist_ok=True)
     levels = [int(x) for x in args.levels.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="hegui-bench-"))
     results: dict[str, Any] = {"levels": levels, "latency_s": args.latency, "delay_s": args.delay,
