@@ -277,13 +277,13 @@ def test_writer_caller_cancelled_during_its_own_statement_gets_its_rows_written(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        finishing = w.background()  # the cancelled caller's rows: finished by a task of their own,
+        assert finishing  # which waits on the head's lock too (what a process shutting down awaits)
         blocker.rollback()
         blocker.close()
         assert await w.write(_entries("next", 1), keep_content=True)
-        for _ in range(100):  # the cancelled caller's rows: finished by a task of their own
-            if not chain_mod._RECOVERIES:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait(finishing, timeout=10)
+        assert not w.background()
         await w.aio.aclose()
 
     asyncio.run(main())

@@ -314,6 +314,13 @@ def _finish_cancelled(run: Callable[..., Awaitable[Any]], engine: Engine, key: b
     task.add_done_callback(_RECOVERIES.discard)
 
 
+def recoveries() -> list[asyncio.Task[Any]]:
+    """The running loop's appends still being finished for cancelled callers (see
+    `append_async`): what a shutting-down process waits for before it closes its store."""
+    loop = asyncio.get_running_loop()
+    return [t for t in _RECOVERIES if t.get_loop() is loop]
+
+
 @dataclass(slots=True)
 class VerifyResult:
     ok: bool

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hegui.audit.chain import AuditEntry, append, append_async, append_nowait
+from hegui.audit.chain import AuditEntry, append, append_async, append_nowait, recoveries
 
 Runner = Callable[..., Awaitable[Any]]
 
@@ -110,6 +110,15 @@ class AuditWriter:
                 q.task = loop.create_task(self._drain(q))
         self.batches += 1
         return seqs
+
+    def background(self) -> list[asyncio.Task[Any]]:
+        """This loop's audit work that no caller awaits any more: its writer task (rows queued or
+        being written) and the appends finished for cancelled callers. A process shutting down
+        waits for them before closing its store (`GatewayState.drain`)."""
+        loop = asyncio.get_running_loop()
+        q = self._queues.get(loop)
+        own = [q.task] if q is not None and q.task is not None else []
+        return own + recoveries()
 
     def _take(self, q: _Queue) -> list[_Item]:
         batch: list[_Item] = []

@@ -125,6 +125,8 @@ class GatewayState:
         return task
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for background work (final checks, audit writes) — on shutdown and in tests."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout)
+        """Wait for background work (final checks, audit writes, the audit writer's batches and
+        the appends it finishes for cancelled requests) — on shutdown and in tests."""
+        pending = [*self._tasks, *self.audit.background()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
